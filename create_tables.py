@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Drop and create the staging tables, load_errors and the star schema."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sparkify import cli, pipeline
+from sparkify.config import load_config
+from sparkify.engines import connect
+
+DESCRIPTION = """\
+Drop and create the warehouse tables: staging_events, staging_songs,
+load_errors, and the star schema songplays, users, songs, artists and time
+(on Redshift with the DISTSTYLE / DISTKEY / SORTKEY chosen per table).
+
+When the tables already hold data it asks before dropping them; --yes skips
+the question (for scripts)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = cli.parser(DESCRIPTION)
+    p.add_argument("--yes", action="store_true", help="drop existing tables with data without asking")
+    return cli.run(_create, p, argv)
+
+
+def _create(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with connect(config) as engine:
+        print(config.describe())
+        full = pipeline.tables_with_rows(engine)
+        if full and not args.yes:
+            listing = ", ".join(f"{table} ({rows:,} rows)" for table, rows in full.items())
+            cli.confirm(f"This drops {listing}.")
+        pipeline.create_tables(engine)
+    print("tables created - now run etl.py")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""What every script shares: --config, logging, and turning errors into one line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from sparkify.errors import SparkifyError
+
+log = logging.getLogger("sparkify")
+
+
+class UsageError(SparkifyError):
+    """A command-line option is wrong (exit code 2, like argparse)."""
+
+
+class Declined(SparkifyError):
+    """The user did not confirm a destructive step; nothing was changed."""
+
+
+def confirm(what: str, *, stdin=None) -> None:
+    """Ask before destroying anything; raise Declined unless the answer is yes.
+
+    Without a terminal to ask on (CI, cron), refuse: --yes is the way to say yes.
+    """
+    stdin = stdin or sys.stdin
+    if not stdin.isatty():
+        raise Declined(f"{what} Not confirmed (no terminal to ask on) - rerun with --yes to go ahead")
+    print(what, file=sys.stderr)
+    print("Type 'yes' to continue: ", end="", file=sys.stderr, flush=True)
+    answer = stdin.readline().strip().lower()
+    if answer not in ("yes", "y"):
+        raise Declined("not confirmed - nothing was changed")
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argparse parser with the options every script has."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="configuration file (default: ./dwh.cfg, else $DWH_CONFIG; "
+        "with neither, the embedded DuckDB engine on the bundled sample data)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
+    return p
+
+
+def setup_logging(quiet: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+
+
+def run(body: Callable[[argparse.Namespace], int], p: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse argv, run body, and map expected failures to one line and exit code 1."""
+    args = p.parse_args(argv)
+    setup_logging(getattr(args, "quiet", False))
+    try:
+        return body(args)
+    except UsageError as exc:
+        p.print_usage(sys.stderr)
+        print(f"{p.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except SparkifyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,31 @@
+"""One small class per warehouse engine; each dialect difference lives in one of them.
+
+- ``base.Engine``: the shared behaviour and the default SQL fragments.
+- ``duckdb.DuckDBEngine``: embedded, the default; staging with DuckDB's JSON reader.
+- ``postgres.PostgresEngine``: psycopg2; staging parsed locally, sent with COPY FROM STDIN.
+- ``redshift.RedshiftEngine``: psycopg2 over SSL; staging with COPY from S3;
+  DISTSTYLE / DISTKEY / SORTKEY.
+"""
+
+from __future__ import annotations
+
+from sparkify.config import Config
+from sparkify.engines.base import Engine
+
+
+def connect(config: Config) -> Engine:
+    """Open the engine the config names. Raises a one-line SparkifyError when it cannot."""
+    if config.engine == "duckdb":
+        from sparkify.engines.duckdb import DuckDBEngine
+
+        return DuckDBEngine.open(config)
+    if config.engine == "postgres":
+        from sparkify.engines.postgres import PostgresEngine
+
+        return PostgresEngine.open(config)
+    from sparkify.engines.redshift import RedshiftEngine
+
+    return RedshiftEngine.open(config)
+
+
+__all__ = ["Engine", "connect"]

@@ -1,0 +1,107 @@
+"""What every engine shares, and the default SQL fragments the others override."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import sql_queries as sql
+from sparkify.config import Config
+from sparkify.errors import WarehouseError
+from sparkify.staging import StagingResult
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """A warehouse connection plus the dialect it speaks.
+
+    Subclasses override only what differs: how to connect, how to run a
+    statement, how staging is loaded, and the SQL fragments below.
+    """
+
+    name = "base"
+    # epoch milliseconds -> TIMESTAMP, milliseconds kept (PostgreSQL, Redshift)
+    start_time_sql = "TIMESTAMP 'epoch' + ts / 1000.0 * INTERVAL '1 second'"
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    # ------------------------------------------------------------ dialect
+
+    def table_attributes(self, table: str) -> str:
+        """What follows the column list of CREATE TABLE (Redshift: distribution and sort keys)."""
+        return ""
+
+    def render(self, statement: str, table: str | None = None) -> str:
+        """Fill a shared statement's dialect placeholders."""
+        attributes = self.table_attributes(table) if table else ""
+        return statement.format(attributes=f"\n{attributes}" if attributes else "", start_time=self.start_time_sql)
+
+    # ------------------------------------------------------------ running SQL
+
+    def execute(self, statement: str, params: Sequence | None = None) -> None:
+        raise NotImplementedError
+
+    def query(self, statement: str, params: Sequence | None = None) -> list[tuple]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: on any error the tables keep their previous contents."""
+        self.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        try:
+            self.execute("ROLLBACK")
+        except WarehouseError:  # the connection itself is gone: nothing was committed
+            log.debug("rollback failed", exc_info=True)
+
+    # ------------------------------------------------------------ tables
+
+    def existing_tables(self) -> set[str]:
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {name for (name,) in rows}
+
+    def require_tables(self, tables: Sequence[str] = sql.ALL_TABLES) -> None:
+        missing = [table for table in tables if table not in self.existing_tables()]
+        if missing:
+            raise WarehouseError(
+                f"table {missing[0]} does not exist in the {self.name} warehouse - run create_tables.py first"
+            )
+
+    def create_tables(self) -> None:
+        """Drop and create every table, in one transaction."""
+        with self.transaction():
+            for table in sql.ALL_TABLES:
+                self.execute(sql.drop_table(table))
+            for table, ddl in sql.CREATE_TABLES.items():
+                self.execute(self.render(ddl, table))
+
+    def count(self, table: str) -> int:
+        return self.query(sql.count_rows(table))[0][0]
+
+    # ------------------------------------------------------------ staging
+
+    def load_staging(self, workdir: Path) -> StagingResult:
+        """Replace staging_events, staging_songs and load_errors from the configured inputs."""
+        raise NotImplementedError

@@ -1,0 +1,17 @@
+"""The errors a user can fix. Scripts print their message as one line, no traceback."""
+
+
+class SparkifyError(Exception):
+    """An expected failure with a one-line message that says what to fix."""
+
+
+class ConfigError(SparkifyError):
+    """dwh.cfg, the environment or the command line is wrong."""
+
+
+class InputError(SparkifyError):
+    """The raw JSON is missing or has more bad records than allowed."""
+
+
+class WarehouseError(SparkifyError):
+    """The database refused, failed or could not be reached."""
