@@ -102,6 +102,10 @@ class Engine:
 
     # ------------------------------------------------------------ staging
 
-    def load_staging(self, workdir: Path) -> StagingResult:
-        """Replace staging_events, staging_songs and load_errors from the configured inputs."""
+    def load_staging(self, workdir: Path, max_errors: int) -> StagingResult:
+        """Replace staging_events, staging_songs and load_errors from the configured inputs.
+
+        Local engines read every record and leave the MAX_ERRORS decision to the
+        caller (StagingResult.check); Redshift passes it to COPY as MAXERROR.
+        """
         raise NotImplementedError

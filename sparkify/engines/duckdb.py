@@ -55,7 +55,7 @@ class DuckDBEngine(Engine):
     def close(self) -> None:
         self.con.close()
 
-    def load_staging(self, workdir: Path) -> StagingResult:
+    def load_staging(self, workdir: Path, max_errors: int) -> StagingResult:
         files = local_inputs(self.config.inputs, workdir)
         try:
             return LocalJsonReader(self.con, workdir).load(files)
