@@ -77,6 +77,9 @@ STAGING_SONGS_COLUMNS = (
     "year",
 )
 
+# No PRIMARY KEY constraints: Redshift does not enforce them, and keeping an
+# index up to date would cost DuckDB more than the whole load. Uniqueness of
+# every key is checked inside the load's transaction instead (CHECKS below).
 CREATE_TABLES = {
     # Staging: loaded whole and scanned whole once per run -> EVEN spreads the
     # COPY over every slice; no sort key (nothing is range-filtered).
@@ -138,8 +141,7 @@ CREATE TABLE songplays (
     artist_id    VARCHAR(32),
     session_id   BIGINT,
     location     VARCHAR(1024),
-    user_agent   VARCHAR(1024),
-    PRIMARY KEY (songplay_id)
+    user_agent   VARCHAR(1024)
 ){attributes}""",
     # Small dimensions (thousands of users, at most a few million songs and
     # artists in the whole Million Song Dataset): a copy on every node (ALL)
@@ -150,8 +152,7 @@ CREATE TABLE users (
     first_name  VARCHAR(256),
     last_name   VARCHAR(256),
     gender      VARCHAR(16),
-    level       VARCHAR(16),
-    PRIMARY KEY (user_id)
+    level       VARCHAR(16)
 ){attributes}""",
     "songs": """
 CREATE TABLE songs (
@@ -159,8 +160,7 @@ CREATE TABLE songs (
     title      VARCHAR(1024),
     artist_id  VARCHAR(32),
     year       INTEGER,               -- NULL when unknown
-    duration   DOUBLE PRECISION,
-    PRIMARY KEY (song_id)
+    duration   DOUBLE PRECISION
 ){attributes}""",
     "artists": """
 CREATE TABLE artists (
@@ -168,8 +168,7 @@ CREATE TABLE artists (
     name       VARCHAR(1024),
     location   VARCHAR(1024),
     latitude   DOUBLE PRECISION,
-    longitude  DOUBLE PRECISION,
-    PRIMARY KEY (artist_id)
+    longitude  DOUBLE PRECISION
 ){attributes}""",
     # As many rows as distinct songplays start times, so as large as the fact:
     # distributed and sorted like songplays, so their join stays on each slice.
@@ -181,8 +180,7 @@ CREATE TABLE time (
     week        INTEGER,              -- ISO week
     month       INTEGER,
     year        INTEGER,
-    weekday     INTEGER,              -- 0 = Sunday .. 6 = Saturday
-    PRIMARY KEY (start_time)
+    weekday     INTEGER               -- 0 = Sunday .. 6 = Saturday
 ){attributes}""",
 }
 

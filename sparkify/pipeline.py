@@ -40,7 +40,7 @@ def run_etl(config: Config, max_errors: int | None = None) -> report.RunSummary:
         log.info("[1/3] loading staging tables ...")
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="sparkify-") as workdir:
-            staging = engine.load_staging(Path(workdir))
+            staging = engine.load_staging(Path(workdir), allowed)
         seconds["staging"] = time.perf_counter() - started
         log.info(
             "[1/3] staging: %s events, %s songs, %s rejected in %.1f s",

@@ -210,115 +210,135 @@ def _records(data: bytes):
 # ---------------------------------------------------------------- SQL
 
 
-def _struct(keys: dict[str, str]) -> str:
-    """A DuckDB struct type literal for read_ndjson(columns=...) and json_transform."""
-    return "{" + ", ".join(f"'{key}': '{kind}'" for key, kind in keys.items()) + "}"
-
-
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class _Spec:
-    """How one staging table is read from JSON: keys, types, checks, select list."""
-
-    def __init__(self, table: str, columns: Sequence[str], keys: Sequence[str], checks: Sequence[tuple[str, str, str]]):
-        self.table = table
-        self.columns = tuple(columns)
-        self.keys = tuple(keys)
-        self.key_of = dict(zip(columns, keys))
-        self.checks = checks  # (column key, SQL condition that is TRUE when bad, reason)
-
-    def types(self, json_typed: Sequence[str]) -> dict[str, str]:
-        """Every key read as text, except those a check needs as JSON values."""
-        return {key: "JSON" if key in json_typed else "VARCHAR" for key in self.keys}
-
-    def struct(self, json_typed: Sequence[str]) -> str:
-        """The struct literal read_ndjson(columns=...) takes."""
-        return _struct(self.types(json_typed))
-
-    def structure(self, json_typed: Sequence[str]) -> str:
-        """The same as a quoted JSON structure, for json_transform()."""
-        return "'" + json.dumps(self.types(json_typed)).replace("'", "''") + "'"
-
-    def select_list(self, types: dict[str, str]) -> str:
-        """Cast each JSON value to its staging column; empty text becomes NULL."""
-        items = []
-        for column in self.columns:
-            key = _q(self.key_of[column])
-            kind = types.get(column, "VARCHAR")
-            if kind == "JSON_INT":  # a validated JSON number or integer text
-                expr = f"CAST(CAST(json_extract_string({key}, '$') AS DOUBLE) AS BIGINT)"
-            elif kind == "JSON_TEXT":
-                expr = f"NULLIF(TRIM(json_extract_string({key}, '$')), '')"
-            elif kind == "VARCHAR":
-                expr = f"CASE WHEN TRIM({key}) = '' THEN NULL ELSE {key} END"
-            else:
-                expr = f"TRY_CAST({key} AS {kind})"
-            items.append(f"{expr} AS {column}")
-        return ",\n    ".join(items)
-
-    def reason(self) -> str:
-        """SQL CASE giving the reason a parsed record is rejected, NULL when valid."""
-        whens = "\n        ".join(f"WHEN {condition} THEN '{reason}'" for _, condition, reason in self.checks)
-        return f"CASE\n        {whens}\n        ELSE NULL END"
-
-    def failed_column(self) -> str:
-        whens = " ".join(f"WHEN {condition} THEN '{key}'" for key, condition, _ in self.checks)
-        return f"CASE {whens} ELSE NULL END"
-
-
-def _number(key: str) -> str:
-    return f"json_type({_q(key)}) NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE')"
-
-
-def _events_spec(keys: Sequence[str]) -> _Spec:
-    ts, user = keys[sql.STAGING_EVENTS_COLUMNS.index("ts")], keys[sql.STAGING_EVENTS_COLUMNS.index("user_id")]
-    q_ts, q_user = _q(ts), _q(user)
-    user_text = f"TRIM(json_extract_string({q_user}, '$'))"
-    return _Spec(
-        "staging_events",
-        sql.STAGING_EVENTS_COLUMNS,
-        keys,
-        checks=(
-            (ts, f"{q_ts} IS NULL OR json_type({q_ts}) = 'NULL'", f"missing {ts}"),
-            (ts, _number(ts), f"{ts} is not a number (epoch milliseconds)"),
-            (
-                user,
-                f"{q_user} IS NOT NULL AND json_type({q_user}) NOT IN ('NULL', 'BIGINT', 'UBIGINT') "
-                f"AND NOT (json_type({q_user}) = 'VARCHAR' AND ({user_text} = '' OR regexp_full_match({user_text}, '-?[0-9]{{1,9}}')))",
-                f"{user} is not an integer",
-            ),
-        ),
-    )
-
-
-def _songs_spec() -> _Spec:
-    return _Spec(
-        "staging_songs",
-        sql.STAGING_SONGS_COLUMNS,
-        sql.STAGING_SONGS_COLUMNS,
-        checks=(("song_id", "song_id IS NULL OR json_type(song_id) = 'NULL' OR TRIM(json_extract_string(song_id, '$')) = ''", "missing song_id"),),
-    )
-
-
-_EVENT_TYPES = {
+# How each staging column is read from JSON by DuckDB. Numbers are read typed
+# (a value that is not a number becomes NULL); the columns a rule checks are
+# read as JSON values so that their JSON type can be tested.
+_READ_TYPES = {
     "item_in_session": "INTEGER",
     "length": "DOUBLE",
     "registration": "DOUBLE",
     "session_id": "BIGINT",
     "status": "INTEGER",
-    "ts": "JSON_INT",
-    "user_id": "JSON_TEXT",
-}
-_SONG_TYPES = {
+    "ts": "JSON",
+    "user_id": "JSON",
     "num_songs": "INTEGER",
     "artist_latitude": "DOUBLE",
     "artist_longitude": "DOUBLE",
     "duration": "DOUBLE",
     "year": "INTEGER",
-    "song_id": "JSON_TEXT",
+    "song_id": "JSON",
 }
+
+
+def _struct(types: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{key}': '{kind}'" for key, kind in types.items()) + "}"
+
+
+def _number(key: str) -> str:
+    return f"json_type({key}) NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE')"
+
+
+def _missing(key: str) -> str:
+    return f"{key} IS NULL OR json_type({key}) = 'NULL'"
+
+
+def _text(key: str) -> str:
+    return f"TRIM(json_extract_string({key}, '$'))"
+
+
+class _Spec:
+    """How one staging table is read from JSON: keys, types, rules, select list."""
+
+    def __init__(self, table: str, columns: Sequence[str], keys: Sequence[str]):
+        self.table = table
+        self.columns = tuple(columns)
+        self.key_of = dict(zip(columns, keys))
+        self.rules: list[tuple[str, str, str]] = []  # (JSON key, SQL that is TRUE when bad, reason)
+
+    def rule(self, column: str, bad_when: str, reason: str) -> None:
+        self.rules.append((self.key_of[column], bad_when, reason))
+
+    def quoted(self, column: str) -> str:
+        return _q(self.key_of[column])
+
+    def types(self) -> dict[str, str]:
+        return {self.key_of[column]: _READ_TYPES.get(column, "VARCHAR") for column in self.columns}
+
+    def struct(self) -> str:
+        """The struct literal read_ndjson(columns=...) takes."""
+        return _struct(self.types())
+
+    def rules_struct(self) -> str:
+        """Only the keys the rules check, for a cheap first scan."""
+        return _struct({key: "JSON" for key in dict.fromkeys(key for key, _, _ in self.rules)})
+
+    def structure(self) -> str:
+        """The same, as a quoted JSON structure for json_transform()."""
+        return "'" + json.dumps(self.types()).replace("'", "''") + "'"
+
+    def select_list(self) -> str:
+        """Each staging column from its JSON value; empty or blank text becomes NULL."""
+        items = []
+        for column in self.columns:
+            key = self.quoted(column)
+            kind = _READ_TYPES.get(column, "VARCHAR")
+            if column == "ts":  # a checked JSON number: epoch milliseconds
+                expr = f"CAST(CAST(json_extract_string({key}, '$') AS DOUBLE) AS BIGINT)"
+            elif kind == "JSON":  # checked ids kept as text
+                expr = f"NULLIF({_text(key)}, '')"
+            elif kind == "VARCHAR":  # like Redshift's EMPTYASNULL BLANKSASNULL
+                expr = f"CASE WHEN {key} = '' OR ({key}[1] IN (' ', chr(9)) AND TRIM({key}) = '') THEN NULL ELSE {key} END"
+            else:
+                expr = key
+            items.append(f"{expr} AS {column}")
+        return ",\n    ".join(items)
+
+    def reason(self) -> str:
+        """SQL giving the reason a parsed record is rejected; NULL when it is valid."""
+        whens = "\n        ".join(f"WHEN {bad} THEN '{reason}'" for _, bad, reason in self.rules)
+        return f"CASE\n        {whens}\n        ELSE NULL END"
+
+    def failed_key(self) -> str:
+        whens = " ".join(f"WHEN {bad} THEN '{key}'" for key, bad, _ in self.rules)
+        return f"CASE {whens} ELSE NULL END"
+
+
+def _events_spec(keys: Sequence[str]) -> _Spec:
+    spec = _Spec("staging_events", sql.STAGING_EVENTS_COLUMNS, keys)
+    ts, user = spec.quoted("ts"), spec.quoted("user_id")
+    spec.rule("ts", _missing(ts), f"missing {spec.key_of['ts']}")
+    spec.rule("ts", _number(ts), f"{spec.key_of['ts']} is not a number (epoch milliseconds)")
+    spec.rule(
+        "user_id",
+        f"{user} IS NOT NULL AND json_type({user}) NOT IN ('NULL', 'BIGINT', 'UBIGINT') AND NOT "
+        f"(json_type({user}) = 'VARCHAR' AND ({_text(user)} = '' OR regexp_full_match({_text(user)}, '-?[0-9]{{1,9}}')))",
+        f"{spec.key_of['user_id']} is not an integer",
+    )
+    return spec
+
+
+def _songs_spec() -> _Spec:
+    spec = _Spec("staging_songs", sql.STAGING_SONGS_COLUMNS, sql.STAGING_SONGS_COLUMNS)
+    song_id = spec.quoted("song_id")
+    spec.rule("song_id", f"{_missing(song_id)} OR {_text(song_id)} = ''", "missing song_id")
+    return spec
+
+
+class _UnparsableFile(Exception):
+    """DuckDB's fast reader could not parse this file: read it line by line instead."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+
+def _unparsable_file(exc: Exception, candidates) -> str | None:
+    """The file a DuckDB JSON error names, if it is one of ours."""
+    match = _DUCKDB_BAD_FILE.search(str(exc))
+    return match.group(1) if match and match.group(1) in candidates else None
 
 
 class LocalJsonReader:
@@ -329,31 +349,41 @@ class LocalJsonReader:
         self.workdir = workdir
 
     def load(self, files: LocalFiles) -> StagingResult:
-        """Replace staging_events, staging_songs and load_errors with these files' records."""
-        event_files, song_files, display = files.events, files.songs, files.display
+        """Replace staging_events, staging_songs and load_errors with these files' records, in one transaction."""
+        by_line: set[str] = set()
+        for _ in range(_FAST_PATH_RETRIES):
+            try:
+                return self._load(files, by_line)
+            except _UnparsableFile as exc:
+                by_line.add(exc.path)
+        # Too many files DuckDB cannot parse to find them one by one: read all by line.
+        return self._load(files, {str(path) for path in files.events})
+
+    def _load(self, files: LocalFiles, by_line: set[str]) -> StagingResult:
         events, songs = _events_spec(files.keys), _songs_spec()
-        result = StagingResult(files={"staging_events": len(event_files), "staging_songs": len(song_files)})
+        result = StagingResult(files={"staging_events": len(files.events), "staging_songs": len(files.songs)})
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             for table in ("staging_events", "staging_songs", "load_errors"):
                 con.execute(f"DELETE FROM {table}")
             started = time.perf_counter()
-            fast, slow = self._split_event_files(events, event_files)
-            if fast:
-                self._insert_fast(events, fast)
-            self._insert_framed(events, slow, display, result)
+            fast, slow = self._split_event_files(events, files.events, by_line)
+            self._insert_fast(events, fast)
+            self._insert_framed(events, slow, files.display, result)
             log.info(
-                "  staging_events: %s files (%s by line) in %.1f s",
-                f"{len(event_files):,}", f"{len(slow):,}", time.perf_counter() - started,
+                "  staging_events: %s files (%s read line by line) in %.1f s",
+                f"{len(files.events):,}", f"{len(slow):,}", time.perf_counter() - started,
             )
             started = time.perf_counter()
-            self._insert_framed(songs, song_files, display, result)
-            log.info("  staging_songs: %s files in %.1f s", f"{len(song_files):,}", time.perf_counter() - started)
+            self._insert_framed(songs, files.songs, files.display, result)
+            log.info("  staging_songs: %s files in %.1f s", f"{len(files.songs):,}", time.perf_counter() - started)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        for name in result.empty_files:
+            log.warning("warning: %s is empty: no records", name)
         for table in sql.STAGING_TABLES:
             result.rows[table] = con.execute(sql.count_rows(table)).fetchone()[0]
         result.rejected = con.execute(sql.count_rows("load_errors")).fetchone()[0]
@@ -365,45 +395,52 @@ class LocalJsonReader:
 
     # -- fast path: DuckDB's NDJSON reader over whole files
 
-    def _read_ndjson(self, spec: _Spec, json_typed: Sequence[str]) -> str:
+    @staticmethod
+    def _read_ndjson(struct: str) -> str:
         return (
-            f"read_ndjson(?, columns={spec.struct(json_typed)}, format='newline_delimited', "
+            f"read_ndjson(?, columns={struct}, format='newline_delimited', "
             "filename=true, maximum_object_size=16777216)"
         )
 
-    def _split_event_files(self, spec: _Spec, files: Sequence[Path]) -> tuple[list[str], list[Path]]:
-        """Which event files are clean (fast path) and which need line-by-line reading."""
-        candidates = {str(path): path for path in files if path.stat().st_size > 0}
+    def _split_event_files(self, spec: _Spec, files: Sequence[Path], by_line: set[str]) -> tuple[list[str], list[Path]]:
+        """Which event files are clean (fast path) and which must be read line by line.
+
+        A first scan reads only the fields the rules check. A file DuckDB cannot
+        parse, or with a record that breaks a rule, is read line by line.
+        """
+        candidates = {str(path): path for path in files if str(path) not in by_line and path.stat().st_size > 0}
         slow = [path for path in files if str(path) not in candidates]
-        check_keys = [key for key, _, _ in spec.checks]
-        for _ in range(_FAST_PATH_RETRIES):
-            if not candidates:
-                break
-            source = self._read_ndjson(spec, check_keys)
+        source = self._read_ndjson(spec.rules_struct())
+        while candidates:
             try:
                 bad = self.con.execute(
                     f"SELECT filename FROM {source} WHERE ({spec.reason()}) IS NOT NULL GROUP BY filename",
                     [list(candidates)],
                 ).fetchall()
-            except Exception as exc:  # duckdb.InvalidInputError: a file DuckDB cannot parse
-                match = _DUCKDB_BAD_FILE.search(str(exc))
-                if not match or match.group(1) not in candidates:
+            except Exception as exc:  # duckdb.InvalidInputError naming the file
+                name = _unparsable_file(exc, candidates)
+                if name is None or len(slow) >= _FAST_PATH_RETRIES:
                     break
-                slow.append(candidates.pop(match.group(1)))
-                continue
-            for (name,) in bad:
                 slow.append(candidates.pop(name))
+                continue
+            slow.extend(candidates.pop(name) for (name,) in bad)
             return list(candidates), sorted(slow)
-        # Too many unparsable files to find one by one: read them all by line.
         return [], sorted(slow + list(candidates.values()))
 
     def _insert_fast(self, spec: _Spec, files: Sequence[str]) -> None:
-        check_keys = [key for key, _, _ in spec.checks]
-        self.con.execute(
-            f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
-            f"SELECT\n    {spec.select_list(_EVENT_TYPES)}\nFROM {self._read_ndjson(spec, check_keys)}",
-            [list(files)],
-        )
+        if not files:
+            return
+        try:
+            self.con.execute(
+                f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
+                f"SELECT\n    {spec.select_list()}\nFROM {self._read_ndjson(spec.struct())}",
+                [list(files)],
+            )
+        except Exception as exc:  # a field the first scan did not read is not of its type
+            name = _unparsable_file(exc, files)
+            if name is None:
+                raise
+            raise _UnparsableFile(name) from None
 
     # -- precise path: framed lines, every record named by file and line
 
@@ -413,55 +450,54 @@ class LocalJsonReader:
         framed = self.workdir / f"{spec.table}.framed.ndjson"
         with open(framed, "w", encoding="utf-8") as out:
             result.empty_files.extend(frame_files(files, out, display))
-        for name in result.empty_files:
-            log.warning("warning: %s is empty: no records", name)
         if framed.stat().st_size == 0:
             return
-        check_keys = [key for key, _, _ in spec.checks]
-        types = _EVENT_TYPES if spec.table == "staging_events" else _SONG_TYPES
         con = self.con
         con.execute(
             f"""
 CREATE OR REPLACE TEMP TABLE framed AS
 WITH lines AS (
-    SELECT f, n, u, t
+    SELECT f AS _source_file, n AS _line_number, u AS _utf8, t AS _raw_line
     FROM read_ndjson(?, columns={{'f': 'VARCHAR', 'n': 'BIGINT', 'u': 'BOOLEAN', 't': 'VARCHAR'}},
                      format='newline_delimited', maximum_object_size=16777216)
 ),
 shaped AS (
     SELECT
-        f, n, t,
+        *,
         CASE
-            WHEN NOT u THEN 'invalid UTF-8'
-            WHEN NOT json_valid(t) THEN 'malformed JSON'
-            WHEN json_type(t) <> 'OBJECT' THEN 'not a JSON object'
-        END AS shape_error
+            WHEN NOT _utf8 THEN 'invalid UTF-8'
+            WHEN NOT json_valid(_raw_line) THEN 'malformed JSON'
+            WHEN json_type(_raw_line) <> 'OBJECT' THEN 'not a JSON object'
+        END AS _shape_error
     FROM lines
-),
-parsed AS (
-    SELECT f, n, t, shape_error,
-        CASE WHEN shape_error IS NULL THEN json_transform(t, {spec.structure(check_keys)}) END AS record
-    FROM shaped
 )
-SELECT f, n, t, shape_error, unnest(record)
-FROM parsed
+SELECT
+    _source_file,
+    _line_number,
+    _raw_line,
+    _shape_error,
+    unnest(CASE WHEN _shape_error IS NULL THEN json_transform(_raw_line, {spec.structure()}) END)
+FROM shaped
 """,
             [str(framed)],
         )
         con.execute(
             f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
-            f"SELECT\n    {spec.select_list(types)}\nFROM framed\n"
-            f"WHERE shape_error IS NULL AND ({spec.reason()}) IS NULL"
+            f"SELECT\n    {spec.select_list()}\nFROM framed\n"
+            f"WHERE _shape_error IS NULL AND ({spec.reason()}) IS NULL"
         )
         con.execute(
             f"""
 INSERT INTO load_errors (table_name, source_file, line_number, column_name, reason, raw_line)
-SELECT '{spec.table}', f, n,
-       CASE WHEN shape_error IS NULL THEN {spec.failed_column()} END,
-       COALESCE(shape_error, {spec.reason()}),
-       t
+SELECT
+    '{spec.table}',
+    _source_file,
+    _line_number,
+    CASE WHEN _shape_error IS NULL THEN {spec.failed_key()} END,
+    COALESCE(_shape_error, {spec.reason()}),
+    _raw_line
 FROM framed
-WHERE shape_error IS NOT NULL OR ({spec.reason()}) IS NOT NULL
+WHERE _shape_error IS NOT NULL OR ({spec.reason()}) IS NOT NULL
 """
         )
         con.execute("DROP TABLE framed")

@@ -1,0 +1,18 @@
+"""boto3 helpers shared by setup_cluster.py and clean_redshift.py, and S3 reads for the DuckDB engine.
+
+One module a concern, each small:
+
+- settings:  the [CLUSTER] and [S3] values, checked against Redshift's rules before any AWS call
+- faults:    AWS failures as one-line AwsError messages; boto3 clients made plainly (AWS_ENDPOINT_URL works)
+- iam:       the role Redshift assumes, allowed to list and read the [S3] locations only
+- network:   the project's security group, port open to ALLOWED_CIDR only
+- cluster:   create / describe / delete the cluster, bounded waiters with a progress line
+- s3:        download_prefix / download_file (inputs), the project bucket (upload, empty, delete)
+- files:     .env (the generated password, mode 0600) and the HOST/ARN write-back into dwh.cfg
+- provision: the setup and teardown steps, in order, re-runnable
+"""
+
+from sparkify.aws.faults import NO_CREDENTIALS, AwsError
+from sparkify.aws.s3 import download_file, download_prefix
+
+__all__ = ["NO_CREDENTIALS", "AwsError", "download_file", "download_prefix"]

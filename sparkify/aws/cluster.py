@@ -1,0 +1,190 @@
+"""The Redshift cluster: create, inspect, delete, and wait with boto3's bounded waiters."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from botocore.exceptions import ClientError, WaiterError
+
+from sparkify.aws.faults import AwsError, aws_call, describe_client_error
+from sparkify.aws.iam import TAG_KEY
+from sparkify.aws.settings import ClusterSpec
+
+log = logging.getLogger(__name__)
+
+# How often the waiters poll. Tests make it tiny; AWS takes minutes anyway.
+POLL_SECONDS = 30.0
+
+
+def describe(redshift, identifier: str) -> dict | None:
+    with aws_call(f"look up cluster {identifier}"):
+        try:
+            return redshift.describe_clusters(ClusterIdentifier=identifier)["Clusters"][0]
+        except redshift.exceptions.ClusterNotFoundFault:
+            return None
+
+
+def create(redshift, identifier: str, spec: ClusterSpec, role_arn: str, group_id: str, password: str) -> dict:
+    params = dict(
+        ClusterIdentifier=identifier,
+        ClusterType=spec.cluster_type,
+        NodeType=spec.node_type,
+        DBName=spec.db_name,
+        MasterUsername=spec.db_user,
+        MasterUserPassword=password,
+        Port=spec.db_port,
+        IamRoles=[role_arn],
+        VpcSecurityGroupIds=[group_id],
+        Encrypted=True,
+        # Reachable from a laptop; the security group limits who may connect.
+        PubliclyAccessible=True,
+        Tags=[{"Key": TAG_KEY, "Value": identifier}],
+    )
+    if spec.cluster_type == "multi-node":
+        params["NumberOfNodes"] = spec.num_nodes
+    with aws_call(f"create cluster {identifier}"):
+        return redshift.create_cluster(**params)["Cluster"]
+
+
+def drift(cluster: dict, spec: ClusterSpec, role_arn: str | None, group_id: str | None) -> list[str]:
+    """How an existing cluster differs from dwh.cfg (setup never changes a running cluster)."""
+    found = []
+    if cluster.get("NodeType") != spec.node_type or cluster.get("NumberOfNodes") != spec.num_nodes:
+        found.append(
+            f"it has {cluster.get('NumberOfNodes')} x {cluster.get('NodeType')}, "
+            f"dwh.cfg asks for {spec.num_nodes} x {spec.node_type}"
+        )
+    if cluster.get("DBName") != spec.db_name:
+        found.append(f"its database is {cluster.get('DBName')}, dwh.cfg says DB_NAME = {spec.db_name}")
+    if cluster.get("MasterUsername") != spec.db_user:
+        found.append(f"its master user is {cluster.get('MasterUsername')}, dwh.cfg says DB_USER = {spec.db_user}")
+    port = (cluster.get("Endpoint") or {}).get("Port")
+    if port is not None and port != spec.db_port:
+        found.append(f"it listens on port {port}, dwh.cfg says DB_PORT = {spec.db_port}")
+    if not cluster.get("Encrypted"):
+        found.append("it is not encrypted")
+    if role_arn and role_arn not in [r.get("IamRoleArn") for r in cluster.get("IamRoles", [])]:
+        found.append("the IAM role is not attached, so COPY will fail")
+    if group_id and group_id not in [g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups", [])]:
+        found.append("the project's security group is not attached")
+    return found
+
+
+def delete(redshift, identifier: str, final_snapshot: str | None) -> bool:
+    """Start deleting the cluster; False if it was already gone."""
+    params: dict = {"ClusterIdentifier": identifier}
+    if final_snapshot:
+        params["FinalClusterSnapshotIdentifier"] = final_snapshot
+    else:
+        params["SkipFinalClusterSnapshot"] = True
+    with aws_call(f"delete cluster {identifier}"):
+        try:
+            redshift.delete_cluster(**params)
+        except redshift.exceptions.ClusterNotFoundFault:
+            return False
+        except redshift.exceptions.ClusterSnapshotAlreadyExistsFault:
+            raise AwsError(
+                f"cannot delete cluster {identifier}: a snapshot named {final_snapshot} already exists - "
+                "pick another --final-snapshot name"
+            ) from None
+        except redshift.exceptions.InvalidClusterStateFault:
+            raise AwsError(
+                f"cannot delete cluster {identifier} now: AWS says an operation is running on it - "
+                "wait until its status is available and re-run clean_redshift.py"
+            ) from None
+    return True
+
+
+def _attempts(minutes: float, delay: float) -> int:
+    return max(1, math.ceil(minutes * 60 / max(delay, 0.001)))
+
+
+def _progress(redshift, identifier: str, started: float):
+    """Log one line per poll of the waiter: the cluster's status and the time so far."""
+
+    def report(parsed=None, **_):
+        clusters = (parsed or {}).get("Clusters") or []
+        status = clusters[0].get("ClusterStatus") if clusters else "gone"
+        log.info("  cluster %s: %s (%s elapsed)", identifier, status, _elapsed(started))
+
+    event = "after-call.redshift.DescribeClusters"
+    redshift.meta.events.register(event, report, unique_id=f"sparkify-progress-{identifier}")
+    return lambda: redshift.meta.events.unregister(event, unique_id=f"sparkify-progress-{identifier}")
+
+
+def _elapsed(started: float) -> str:
+    seconds = int(time.monotonic() - started)
+    return f"{seconds // 60}m {seconds % 60:02d}s"
+
+
+def wait_until_available(redshift, identifier: str, minutes: float, delay: float | None = None) -> dict:
+    delay = POLL_SECONDS if delay is None else delay
+    log.info("waiting for cluster %s to become available (up to %g min, checking every %g s)", identifier, minutes, delay)
+    started = time.monotonic()
+    stop = _progress(redshift, identifier, started)
+    try:
+        with aws_call(f"wait for cluster {identifier}"):
+            redshift.get_waiter("cluster_available").wait(
+                ClusterIdentifier=identifier,
+                WaiterConfig={"Delay": delay, "MaxAttempts": _attempts(minutes, delay)},
+            )
+    except WaiterError as exc:
+        _refused(exc, f"wait for cluster {identifier}")
+        status = _status(exc)
+        if "Max attempts exceeded" in str(exc):
+            raise AwsError(
+                f"cluster {identifier} is still {status} after {minutes:g} min - it exists and is billed; "
+                "re-run setup_cluster.py to keep waiting (--wait-minutes N), or clean_redshift.py to delete it"
+            ) from None
+        raise AwsError(
+            f"cluster {identifier} became {status} while waiting for it to be available - "
+            "check it in the Redshift console, then re-run setup_cluster.py or clean_redshift.py"
+        ) from None
+    finally:
+        stop()
+    log.info("cluster %s is available after %s", identifier, _elapsed(started))
+    return describe(redshift, identifier)
+
+
+def wait_until_deleted(redshift, identifier: str, minutes: float, delay: float | None = None) -> None:
+    delay = POLL_SECONDS if delay is None else delay
+    log.info("waiting for cluster %s to be deleted (up to %g min, checking every %g s)", identifier, minutes, delay)
+    started = time.monotonic()
+    stop = _progress(redshift, identifier, started)
+    try:
+        with aws_call(f"wait for cluster {identifier} to be deleted"):
+            redshift.get_waiter("cluster_deleted").wait(
+                ClusterIdentifier=identifier,
+                WaiterConfig={"Delay": delay, "MaxAttempts": _attempts(minutes, delay)},
+            )
+    except WaiterError as exc:
+        _refused(exc, f"wait for cluster {identifier} to be deleted")
+        status = _status(exc)
+        if "Max attempts exceeded" in str(exc):
+            raise AwsError(
+                f"cluster {identifier} is still {status} after {minutes:g} min - AWS is still deleting it; "
+                "re-run clean_redshift.py later to finish (--wait-minutes N)"
+            ) from None
+        raise AwsError(
+            f"cluster {identifier} became {status} instead of being deleted - check it in the Redshift "
+            "console and re-run clean_redshift.py"
+        ) from None
+    finally:
+        stop()
+    log.info("cluster %s is deleted after %s", identifier, _elapsed(started))
+
+
+def _refused(exc: WaiterError, what: str) -> None:
+    """A request the waiter made was refused (access denied, bad credentials...): say that."""
+    response = exc.last_response or {}
+    if "Error" in response and "Max attempts exceeded" not in str(exc):
+        raise AwsError(describe_client_error(what, ClientError(response, "DescribeClusters"))) from None
+
+
+def _status(exc: WaiterError) -> str:
+    if "Error" in (exc.last_response or {}):
+        return "not found"
+    clusters = (exc.last_response or {}).get("Clusters") or []
+    return clusters[0].get("ClusterStatus", "unknown") if clusters else "unknown"

@@ -1,0 +1,282 @@
+"""What setup_cluster.py and clean_redshift.py read from dwh.cfg, checked before any AWS call.
+
+moto (and sometimes AWS itself, late and vaguely) accepts values a real
+cluster would refuse, so the rules Redshift documents are checked here and
+reported as one line naming the key and the fix.
+"""
+
+from __future__ import annotations
+
+import configparser
+import ipaddress
+import re
+import secrets
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sparkify.config import DEFAULTS, PASSWORD_ENV_VAR, new_parser
+from sparkify.errors import ConfigError
+
+# Current provisioned node types (DS2 and DC1 are retired).
+NODE_TYPES = ("ra3.large", "ra3.xlplus", "ra3.4xlarge", "ra3.16xlarge", "dc2.large", "dc2.8xlarge")
+CLUSTER_TYPES = ("single-node", "multi-node")
+# RA3 clusters accept only these port ranges; DC2 clusters any of 1150-65535.
+RA3_PORTS = ((5431, 5455), (8191, 8215))
+OTHER_PORTS = ((1150, 65535),)
+# Redshift's password rules: 8-64 printable ASCII characters, not these.
+PASSWORD_FORBIDDEN = frozenset("'\"\\/@ ")
+INPUT_KEYS = ("LOG_DATA", "SONG_DATA", "LOG_JSONPATH")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """One s3:// input from [S3]: the role may list and read it, --upload-data fills it."""
+
+    key: str  # LOG_DATA, SONG_DATA or LOG_JSONPATH
+    uri: str
+    bucket: str
+    prefix: str  # no leading slash; "" for the whole bucket
+
+
+@dataclass(frozen=True)
+class Names:
+    """What both scripts need: which resources are the project's."""
+
+    source: Path
+    identifier: str
+    region: str
+    role_name: str
+
+    @property
+    def security_group_name(self) -> str:
+        return f"{self.identifier}-sg"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What setup_cluster.py creates."""
+
+    cluster_type: str
+    node_type: str
+    num_nodes: int
+    db_name: str
+    db_user: str
+    db_port: int
+    allowed_cidr: str  # normalised, e.g. 203.0.113.7/32
+
+    @property
+    def open_to_anywhere(self) -> bool:
+        return ipaddress.ip_network(self.allowed_cidr).prefixlen == 0
+
+    def describe(self, region: str) -> str:
+        """E.g. "2 x ra3.large in us-west-2": node count, node type and region."""
+        return f"{self.num_nodes} x {self.node_type} in {region}"
+
+
+def read_file(path: Path) -> configparser.ConfigParser:
+    parser = new_parser()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: cannot parse: {first}") from None
+    return parser
+
+
+class _Reader:
+    def __init__(self, parser: configparser.ConfigParser, path: Path) -> None:
+        self.parser = parser
+        self.name = path.name
+
+    def get(self, section: str, key: str) -> str:
+        value = self.parser.get(section, key, fallback="").strip()
+        if not value:
+            raise ConfigError(f"{self.name}: [{section}] {key} is missing - set it (see dwh.cfg.example)")
+        return value
+
+    def fail(self, section: str, key: str, value: str, why: str) -> ConfigError:
+        return ConfigError(f"{self.name}: [{section}] {key} = {value} {why}")
+
+    def whole_number(self, section: str, key: str) -> int:
+        value = self.get(section, key)
+        if not value.isdigit():
+            raise self.fail(section, key, value, "is not a whole number")
+        return int(value)
+
+
+def read_names(parser: configparser.ConfigParser, path: Path) -> Names:
+    r = _Reader(parser, path)
+    identifier = r.get("CLUSTER", "IDENTIFIER")
+    if not (re.fullmatch(r"[a-z][a-z0-9-]{0,62}", identifier) and "--" not in identifier and identifier[-1] != "-"):
+        raise r.fail(
+            "CLUSTER",
+            "IDENTIFIER",
+            identifier,
+            "is not a valid cluster identifier - use 1-63 lowercase letters, digits or hyphens, "
+            "starting with a letter, without '--' or a hyphen at the end",
+        )
+    region = r.get("CLUSTER", "REGION")
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", region):
+        raise r.fail("CLUSTER", "REGION", region, "is not an AWS region - use a region code such as us-west-2")
+    role_name = r.get("CLUSTER", "IAM_ROLE_NAME")
+    if not re.fullmatch(r"[\w+=,.@-]{1,64}", role_name):
+        raise r.fail(
+            "CLUSTER",
+            "IAM_ROLE_NAME",
+            role_name,
+            "is not a valid IAM role name - use up to 64 letters, digits and +=,.@_-",
+        )
+    return Names(source=path, identifier=identifier, region=region, role_name=role_name)
+
+
+def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
+    r = _Reader(parser, path)
+    cluster_type = r.get("CLUSTER", "CLUSTER_TYPE")
+    if cluster_type not in CLUSTER_TYPES:
+        raise r.fail("CLUSTER", "CLUSTER_TYPE", cluster_type, "is not a cluster type - use single-node or multi-node")
+    node_type = r.get("CLUSTER", "NODE_TYPE")
+    if node_type not in NODE_TYPES:
+        raise r.fail(
+            "CLUSTER", "NODE_TYPE", node_type, f"is not a current node type - use one of {', '.join(NODE_TYPES)}"
+        )
+    num_nodes = r.whole_number("CLUSTER", "NUM_NODES")
+    if cluster_type == "multi-node" and num_nodes < 2:
+        raise r.fail(
+            "CLUSTER",
+            "NUM_NODES",
+            str(num_nodes),
+            "is too few for CLUSTER_TYPE = multi-node - use 2 or more, or CLUSTER_TYPE = single-node",
+        )
+    if cluster_type == "single-node" and num_nodes != 1:
+        raise r.fail(
+            "CLUSTER",
+            "NUM_NODES",
+            str(num_nodes),
+            "does not fit CLUSTER_TYPE = single-node - use 1, or CLUSTER_TYPE = multi-node",
+        )
+    db_name = r.get("CLUSTER", "DB_NAME")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", db_name):
+        raise r.fail(
+            "CLUSTER",
+            "DB_NAME",
+            db_name,
+            "is not a valid database name - use 1-64 lowercase letters, digits or underscores, starting with a letter",
+        )
+    db_user = r.get("CLUSTER", "DB_USER")
+    if not re.fullmatch(r"[a-z][a-z0-9_+.@-]{0,127}", db_user) or db_user == "public":
+        raise r.fail(
+            "CLUSTER",
+            "DB_USER",
+            db_user,
+            "is not a valid master user name - use 1-128 lowercase letters, digits or _+.@-, "
+            "starting with a letter (not 'public')",
+        )
+    db_port = r.whole_number("CLUSTER", "DB_PORT")
+    ranges = RA3_PORTS if node_type.startswith("ra3.") else OTHER_PORTS
+    if not any(low <= db_port <= high for low, high in ranges):
+        allowed = " or ".join(f"{low}-{high}" for low, high in ranges)
+        family = node_type.split(".")[0]
+        raise r.fail(
+            "CLUSTER", "DB_PORT", str(db_port), f"is not a port Redshift accepts for {family} nodes - use {allowed}"
+        )
+    return ClusterSpec(
+        cluster_type=cluster_type,
+        node_type=node_type,
+        num_nodes=num_nodes,
+        db_name=db_name,
+        db_user=db_user,
+        db_port=db_port,
+        allowed_cidr=_cidr(r),
+    )
+
+
+def _cidr(r: _Reader) -> str:
+    value = r.get("CLUSTER", "ALLOWED_CIDR")
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            loose = ipaddress.ip_network(value, strict=False)
+            address = value.split("/")[0]
+            raise r.fail(
+                "CLUSTER",
+                "ALLOWED_CIDR",
+                value,
+                f"has host bits set - use {loose}, or {address}/32 for that one address",
+            ) from None
+        raise r.fail(
+            "CLUSTER",
+            "ALLOWED_CIDR",
+            value,
+            "is not an IPv4 address or CIDR block - use your address as a /32, e.g. 203.0.113.7/32",
+        ) from None
+    if network.version != 4:
+        raise r.fail("CLUSTER", "ALLOWED_CIDR", value, "is IPv6 - use an IPv4 CIDR block, e.g. 203.0.113.7/32")
+    return str(network)
+
+
+def read_locations(parser: configparser.ConfigParser, path: Path) -> tuple[S3Location, ...]:
+    """The s3:// inputs of [S3], in LOG_DATA, SONG_DATA, LOG_JSONPATH order."""
+    r = _Reader(parser, path)
+    locations = []
+    for key in INPUT_KEYS:
+        uri = r.get("S3", key)
+        try:
+            bucket, prefix = split_s3_uri(uri)
+        except ValueError as exc:
+            raise r.fail("S3", key, uri, f"{exc} - the cluster reads from S3; use s3://bucket/prefix") from None
+        if "*" in prefix or "?" in prefix:
+            raise r.fail("S3", key, uri, "contains * or ? - use a plain prefix (IAM would read them as wildcards)")
+        locations.append(S3Location(key=key, uri=uri, bucket=bucket, prefix=prefix))
+    return tuple(locations)
+
+
+def read_s3_region(parser: configparser.ConfigParser) -> str:
+    return parser.get("S3", "REGION", fallback="").strip() or DEFAULTS["S3"]["REGION"]
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """s3://bucket/some/prefix -> ("bucket", "some/prefix"). ValueError says what is wrong."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3":
+        raise ValueError("is not an s3:// URI")
+    bucket = parsed.netloc
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+        raise ValueError(f"does not name a valid bucket ({bucket or 'none'})")
+    return bucket, parsed.path.lstrip("/")
+
+
+def password_problem(password: str) -> str | None:
+    """Why Redshift would refuse this master password, or None."""
+    if not 8 <= len(password) <= 64:
+        return "it must be 8 to 64 characters long"
+    if any(not 33 <= ord(c) <= 126 or c in PASSWORD_FORBIDDEN for c in password):
+        return "it may use printable ASCII only, without ' \" \\ / @ or spaces"
+    if not any(c.isupper() for c in password):
+        return "it needs an uppercase letter"
+    if not any(c.islower() for c in password):
+        return "it needs a lowercase letter"
+    if not any(c.isdigit() for c in password):
+        return "it needs a digit"
+    return None
+
+
+def check_password(password: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise ConfigError(
+            f"{PASSWORD_ENV_VAR} does not meet Redshift's password rules: {problem} - change it in the "
+            f"environment or .env, or remove it and setup_cluster.py generates one"
+        )
+
+
+def generate_password(length: int = 32) -> str:
+    """A random password that meets Redshift's rules (letters and digits only: safe in .env and DSNs)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        if password_problem(password) is None:
+            return password
