@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from sparkify import cli, pipeline, report
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         help="how many bad input records to accept (recorded in load_errors) before failing; "
         "overrides [DWH] MAX_ERRORS (default 0)",
     )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (for scripts and the benchmark)")
     return cli.run(_etl, p, argv)
 
 
@@ -39,7 +41,10 @@ def _etl(args: argparse.Namespace) -> int:
         raise cli.UsageError("--max-errors must be 0 or more")
     config = load_config(args.config)
     summary = pipeline.run_etl(config, max_errors=args.max_errors)
-    print(report.format_summary(summary))
+    if args.json:
+        print(json.dumps(report.summary_dict(summary), indent=2))
+    else:
+        print(report.format_summary(summary))
     return 0
 
 

@@ -41,7 +41,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument(
         "--config",
         metavar="PATH",
-        help="configuration file (default: ./dwh.cfg, else $DWH_CONFIG; "
+        help="configuration file (default: $DWH_CONFIG, else ./dwh.cfg; "
         "with neither, the embedded DuckDB engine on the bundled sample data)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")

@@ -16,15 +16,16 @@ class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)
     plays: int = 0
     matched: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # staging, star schema, total
+    step_seconds: dict[str, float] = field(default_factory=dict)  # per table
 
     @property
     def match_rate(self) -> float:
         return self.matched / self.plays if self.plays else 0.0
 
 
-def collect(engine: Engine, staging: StagingResult, seconds: dict[str, float]) -> RunSummary:
-    summary = RunSummary(target=engine.config.describe(), staging=staging, seconds=seconds)
+def collect(engine: Engine, staging: StagingResult) -> RunSummary:
+    summary = RunSummary(target=engine.config.describe(), staging=staging)
     for table in sql.STAGING_TABLES + sql.STAR_TABLES:
         summary.rows[table] = engine.count(table)
     summary.plays, summary.matched = engine.query(sql.MATCH_RATE)[0]
@@ -47,3 +48,19 @@ def format_summary(summary: RunSummary) -> str:
     steps = ", ".join(f"{name} {secs:.1f} s" for name, secs in summary.seconds.items())
     lines.append(f"  time: {steps}")
     return "\n".join(lines)
+
+
+def summary_dict(summary: RunSummary) -> dict:
+    """The summary as plain data, for etl.py --json and the benchmark."""
+    return {
+        "target": summary.target,
+        "rows": summary.rows,
+        "files": summary.staging.files,
+        "rejected": summary.staging.rejected,
+        "empty_files": summary.staging.empty_files,
+        "songplays": summary.plays,
+        "matched": summary.matched,
+        "match_rate": round(summary.match_rate, 6),
+        "seconds": {name: round(secs, 3) for name, secs in summary.seconds.items()},
+        "step_seconds": {name: round(secs, 3) for name, secs in summary.step_seconds.items()},
+    }

@@ -65,6 +65,7 @@ class StagingResult:
     # (table, file, line, reason) of the first rejected records, in file order
     first_errors: list[tuple[str, str, int | None, str]] = field(default_factory=list)
     empty_files: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per staging table
 
     def check(self, max_errors: int) -> None:
         """Raise InputError when more records were rejected than allowed."""
@@ -183,6 +184,12 @@ def frame_files(paths: Sequence[Path], out, display: dict[Path, str] | None = No
     return empty
 
 
+def _blank(path: Path) -> bool:
+    """An empty file, or one of blank lines only (looked at only when small)."""
+    size = path.stat().st_size
+    return size == 0 or (size < 65536 and not path.read_bytes().strip())
+
+
 def _records(data: bytes):
     """(line number, text, valid UTF-8) for each record of one file's bytes."""
     try:
@@ -243,7 +250,11 @@ def _number(key: str) -> str:
 
 
 def _missing(key: str) -> str:
-    return f"{key} IS NULL OR json_type({key}) = 'NULL'"
+    return f"({key} IS NULL OR json_type({key}) = 'NULL')"
+
+
+def _present(key: str) -> str:
+    return f"({key} IS NOT NULL AND json_type({key}) <> 'NULL')"
 
 
 def _text(key: str) -> str:
@@ -272,9 +283,6 @@ class _Spec:
         """The struct literal read_ndjson(columns=...) takes."""
         return _struct(self.types())
 
-    def rules_struct(self) -> str:
-        """Only the keys the rules check, for a cheap first scan."""
-        return _struct({key: "JSON" for key in dict.fromkeys(key for key, _, _ in self.rules)})
 
     def structure(self) -> str:
         """The same, as a quoted JSON structure for json_transform()."""
@@ -287,11 +295,14 @@ class _Spec:
             key = self.quoted(column)
             kind = _READ_TYPES.get(column, "VARCHAR")
             if column == "ts":  # a checked JSON number: epoch milliseconds
-                expr = f"CAST(CAST(json_extract_string({key}, '$') AS DOUBLE) AS BIGINT)"
-            elif kind == "JSON":  # checked ids kept as text
+                expr = f"CAST(CAST({key} AS DOUBLE) AS BIGINT)"
+            elif column == "user_id":  # a checked integer, as plain text
+                expr = f"CAST(TRY_CAST(NULLIF({_text(key)}, '') AS INTEGER) AS VARCHAR)"
+            elif kind == "JSON":  # a checked id, as text
                 expr = f"NULLIF({_text(key)}, '')"
-            elif kind == "VARCHAR":  # like Redshift's EMPTYASNULL BLANKSASNULL
-                expr = f"CASE WHEN {key} = '' OR ({key}[1] IN (' ', chr(9)) AND TRIM({key}) = '') THEN NULL ELSE {key} END"
+            elif kind == "VARCHAR":  # like Redshift's EMPTYASNULL BLANKSASNULL; x < '!' is a cheap
+                # test for a first character that is white space
+                expr = f"CASE WHEN {key} = '' OR ({key} < '!' AND TRIM({key}) = '') THEN NULL ELSE {key} END"
             else:
                 expr = key
             items.append(f"{expr} AS {column}")
@@ -312,10 +323,15 @@ def _events_spec(keys: Sequence[str]) -> _Spec:
     ts, user = spec.quoted("ts"), spec.quoted("user_id")
     spec.rule("ts", _missing(ts), f"missing {spec.key_of['ts']}")
     spec.rule("ts", _number(ts), f"{spec.key_of['ts']} is not a number (epoch milliseconds)")
+    spec.rule("ts", f"TRY_CAST(CAST({ts} AS DOUBLE) AS BIGINT) IS NULL", f"{spec.key_of['ts']} is out of range")
+    # An integer, as DuckDB reads one; staging keeps its plain form ("007" -> "7")
+    # so that every engine's CAST(user_id AS INTEGER) accepts it.
     spec.rule(
         "user_id",
-        f"{user} IS NOT NULL AND json_type({user}) NOT IN ('NULL', 'BIGINT', 'UBIGINT') AND NOT "
-        f"(json_type({user}) = 'VARCHAR' AND ({_text(user)} = '' OR regexp_full_match({_text(user)}, '-?[0-9]{{1,9}}')))",
+        f"{_present(user)} AND {_text(user)} <> '' AND "
+        f"(json_type({user}) NOT IN ('VARCHAR', 'BIGINT', 'UBIGINT') OR TRY_CAST({_text(user)} AS INTEGER) IS NULL "
+        # DuckDB also casts '1e3', '0x10', '1_000' and '10.5': only digits and a sign pass
+        f"OR ltrim({_text(user)}, '+-0123456789') <> '')",
         f"{spec.key_of['user_id']} is not an integer",
     )
     return spec
@@ -356,7 +372,8 @@ class LocalJsonReader:
                 return self._load(files, by_line)
             except _UnparsableFile as exc:
                 by_line.add(exc.path)
-        # Too many files DuckDB cannot parse to find them one by one: read all by line.
+                log.info("  %s has bad records: reading it line by line", files.display.get(Path(exc.path), exc.path))
+        # Too many bad files to find one by one: read them all line by line.
         return self._load(files, {str(path) for path in files.events})
 
     def _load(self, files: LocalFiles, by_line: set[str]) -> StagingResult:
@@ -368,16 +385,18 @@ class LocalJsonReader:
             for table in ("staging_events", "staging_songs", "load_errors"):
                 con.execute(f"DELETE FROM {table}")
             started = time.perf_counter()
-            fast, slow = self._split_event_files(events, files.events, by_line)
-            self._insert_fast(events, fast)
+            slow = [path for path in files.events if str(path) in by_line or _blank(path)]
+            self._insert_fast(events, [str(path) for path in files.events if path not in slow])
             self._insert_framed(events, slow, files.display, result)
+            result.seconds["staging_events"] = time.perf_counter() - started
             log.info(
                 "  staging_events: %s files (%s read line by line) in %.1f s",
-                f"{len(files.events):,}", f"{len(slow):,}", time.perf_counter() - started,
+                f"{len(files.events):,}", f"{len(slow):,}", result.seconds["staging_events"],
             )
             started = time.perf_counter()
             self._insert_framed(songs, files.songs, files.display, result)
-            log.info("  staging_songs: %s files in %.1f s", f"{len(files.songs):,}", time.perf_counter() - started)
+            result.seconds["staging_songs"] = time.perf_counter() - started
+            log.info("  staging_songs: %s files in %.1f s", f"{len(files.songs):,}", result.seconds["staging_songs"])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -402,41 +421,23 @@ class LocalJsonReader:
             "filename=true, maximum_object_size=16777216)"
         )
 
-    def _split_event_files(self, spec: _Spec, files: Sequence[Path], by_line: set[str]) -> tuple[list[str], list[Path]]:
-        """Which event files are clean (fast path) and which must be read line by line.
-
-        A first scan reads only the fields the rules check. A file DuckDB cannot
-        parse, or with a record that breaks a rule, is read line by line.
-        """
-        candidates = {str(path): path for path in files if str(path) not in by_line and path.stat().st_size > 0}
-        slow = [path for path in files if str(path) not in candidates]
-        source = self._read_ndjson(spec.rules_struct())
-        while candidates:
-            try:
-                bad = self.con.execute(
-                    f"SELECT filename FROM {source} WHERE ({spec.reason()}) IS NOT NULL GROUP BY filename",
-                    [list(candidates)],
-                ).fetchall()
-            except Exception as exc:  # duckdb.InvalidInputError naming the file
-                name = _unparsable_file(exc, candidates)
-                if name is None or len(slow) >= _FAST_PATH_RETRIES:
-                    break
-                slow.append(candidates.pop(name))
-                continue
-            slow.extend(candidates.pop(name) for (name,) in bad)
-            return list(candidates), sorted(slow)
-        return [], sorted(slow + list(candidates.values()))
-
     def _insert_fast(self, spec: _Spec, files: Sequence[str]) -> None:
+        """One pass of DuckDB's reader over clean files; stops at the first file that is not.
+
+        A file DuckDB cannot parse, or with a record that breaks a rule, raises
+        _UnparsableFile: the load starts again with that file read line by line.
+        """
         if not files:
             return
         try:
             self.con.execute(
                 f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
-                f"SELECT\n    {spec.select_list()}\nFROM {self._read_ndjson(spec.struct())}",
+                f"SELECT\n    {spec.select_list()}\nFROM {self._read_ndjson(spec.struct())}\n"
+                f"WHERE CASE WHEN ({spec.reason()}) IS NULL THEN true\n"
+                "ELSE error('bad record in file \"' || filename || '\", read it line by line') END",
                 [list(files)],
             )
-        except Exception as exc:  # a field the first scan did not read is not of its type
+        except Exception as exc:  # duckdb.Error naming the file
             name = _unparsable_file(exc, files)
             if name is None:
                 raise

@@ -21,12 +21,15 @@ log = logging.getLogger(__name__)
 _IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
-# The rejected rows of this session's latest COPY (the failed one, when it failed).
-LOAD_ERRORS_OF_LAST_COPY = """
+# stl_load_errors rows of this session newer than a marker taken before a COPY:
+# exactly that COPY's rejected rows, whether it succeeded or failed
+# (pg_last_copy_id() is not updated by a COPY that fails before loading).
+LOAD_ERRORS_MARKER = "SELECT COALESCE(MAX(query), 0) FROM stl_load_errors WHERE session = pg_backend_pid()"
+LOAD_ERRORS_SINCE = """
 SELECT TRIM(filename), line_number, TRIM(colname), TRIM(err_reason), TRIM(raw_line)
 FROM stl_load_errors
 WHERE session = pg_backend_pid()
-  AND query = (SELECT MAX(query) FROM stl_load_errors WHERE session = pg_backend_pid())
+  AND query > %s
 ORDER BY filename, line_number
 """
 _INSERT_BATCH = 500
@@ -108,19 +111,20 @@ class RedshiftEngine(PostgresEngine):
         """COPY both staging tables from S3 in one transaction; rejected rows go to load_errors."""
         result = StagingResult()
         errors: list[tuple] = []
-        failure: tuple[str, str, WarehouseError] | None = None
+        failure: tuple[str, str, WarehouseError, int] | None = None
         self.execute("BEGIN")
         try:
             for table in sql.STAGING_TABLES + ("load_errors",):
                 self.execute(f"DELETE FROM {table}")
             for table, source, statement in self.copies(max_errors):
                 log.info("  COPY %s from %s ...", table, source)
+                marker = self.query(LOAD_ERRORS_MARKER)[0][0]
                 try:
                     self.execute(statement)
                 except WarehouseError as exc:
-                    failure = (table, source, exc)
+                    failure = (table, source, exc, marker)
                     break
-                errors.extend((table, *row) for row in self.query(LOAD_ERRORS_OF_LAST_COPY))
+                errors.extend((table, *row) for row in self.query(LOAD_ERRORS_SINCE, [marker]))
                 result.rows[table] = self.query("SELECT pg_last_copy_count()")[0][0]
             if failure is None:
                 self._insert_load_errors(errors)
@@ -132,8 +136,8 @@ class RedshiftEngine(PostgresEngine):
             # The failed COPY aborted the transaction: staging is as it was.
             # Its rejected rows are read now and kept in load_errors.
             self.rollback()
-            table, source, exc = failure
-            rows = [(table, *row) for row in self.query(LOAD_ERRORS_OF_LAST_COPY)]
+            table, source, exc, marker = failure
+            rows = [(table, *row) for row in self.query(LOAD_ERRORS_SINCE, [marker])]
             with self.transaction():
                 self.execute("DELETE FROM load_errors")
                 self._insert_load_errors(rows)

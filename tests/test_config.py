@@ -1,0 +1,279 @@
+"""Configuration: which file is read, what it may say, and where the password comes from."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO, run, write_config
+
+import create_tables
+import etl
+from sparkify.config import load_config
+from sparkify.errors import ConfigError
+
+SECRET = "S3cret-Passw0rd-value"
+ARN = "arn:aws:iam::123456789012:role/sparkify-dwh-s3-read"
+
+DUCKDB = {
+    "DWH": {"ENGINE": "duckdb", "DUCKDB_PATH": "warehouse.duckdb"},
+    "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+}
+POSTGRES = {
+    "DWH": {"ENGINE": "postgres"},
+    "CLUSTER": {"HOST": "db.example.com", "DB_PORT": "5432", "DB_NAME": "sparkify", "DB_USER": "sparkify_admin"},
+    "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+}
+REDSHIFT = {
+    "DWH": {"ENGINE": "redshift"},
+    "CLUSTER": {"HOST": "dwh.abc123.us-west-2.redshift.amazonaws.com", "DB_PORT": "5439", "DB_NAME": "sparkify",
+                "DB_USER": "sparkify_admin"},
+    "IAM_ROLE": {"ARN": ARN},
+    "S3": {"LOG_DATA": "s3://udacity-dend/log_data", "SONG_DATA": "s3://udacity-dend/song_data",
+           "LOG_JSONPATH": "s3://udacity-dend/log_json_path.json", "REGION": "us-west-2"},
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """No $DWH_CONFIG, no password, and an empty current folder (no ./dwh.cfg, no ./.env).
+
+    setenv before delenv makes monkeypatch restore the original state even when
+    load_config's python-dotenv sets the variable behind its back.
+    """
+    for name in ("DWH_CONFIG", "DWH_DB_PASSWORD"):
+        monkeypatch.setenv(name, "placeholder")
+        monkeypatch.delenv(name)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    return cwd
+
+
+def with_values(sections: dict, section: str, **values) -> dict:
+    """A copy of sections with some values changed; a value of None removes the key."""
+    copy = {name: dict(keys) for name, keys in sections.items()}
+    for key, value in values.items():
+        if value is None:
+            copy[section].pop(key, None)
+        else:
+            copy[section][key] = value
+    return copy
+
+
+def run_script(script, capsys, *argv) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = run(script, *argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ----------------------------------------------------------------- which file
+
+
+def test_builtin_defaults_without_a_config_file():
+    if (REPO / "dwh.cfg").exists():
+        pytest.skip("a developer's dwh.cfg is in the project folder: it is read instead of the defaults")
+    config = load_config()
+    sample = REPO / "data" / "sample"
+    assert config.engine == "duckdb"
+    assert config.source is None
+    assert config.max_errors == 0
+    assert config.inputs.log_data == str(sample / "log_data")
+    assert config.inputs.song_data == str(sample / "song_data")
+    assert config.inputs.log_jsonpath == str(sample / "log_json_path.json")
+    assert config.duckdb_path == REPO / "sparkify.duckdb"
+    assert config.describe() == "engine duckdb, database sparkify.duckdb (built-in defaults)"
+
+
+@pytest.mark.parametrize("script", [create_tables, etl], ids=["create_tables", "etl"])
+def test_config_option_naming_a_missing_file_is_an_error(script, tmp_path, capsys):
+    missing = tmp_path / "nope.cfg"
+    code, out, err = run_script(script, capsys, "--config", missing)
+    assert code == 1
+    assert err == f"error: config file {missing} not found - copy dwh.cfg.example to it, or leave out --config\n"
+
+
+def test_dwh_config_variable_names_the_file(tmp_path, monkeypatch):
+    path = write_config(tmp_path / "elsewhere.cfg", with_values(DUCKDB, "DWH", MAX_ERRORS="7"))
+    monkeypatch.setenv("DWH_CONFIG", str(path))
+    config = load_config()
+    assert config.source == path.resolve()
+    assert config.max_errors == 7
+
+
+def test_dwh_config_naming_a_missing_file_is_an_error(tmp_path, monkeypatch, capsys):
+    missing = tmp_path / "nope.cfg"
+    monkeypatch.setenv("DWH_CONFIG", str(missing))
+    code, out, err = run_script(etl, capsys)
+    assert code == 1
+    assert err == f"error: config file {missing} (from $DWH_CONFIG) not found\n"
+
+
+def test_dwh_cfg_in_the_current_folder_is_read(clean_environment):
+    path = write_config(clean_environment / "dwh.cfg", with_values(DUCKDB, "DWH", MAX_ERRORS="3"))
+    config = load_config()
+    assert config.source == path.resolve()
+    assert config.max_errors == 3
+
+
+def test_dwh_config_wins_over_dwh_cfg_in_the_current_folder(clean_environment, tmp_path, monkeypatch):
+    write_config(clean_environment / "dwh.cfg", with_values(DUCKDB, "DWH", MAX_ERRORS="3"))
+    chosen = write_config(tmp_path / "chosen.cfg", with_values(DUCKDB, "DWH", MAX_ERRORS="4"))
+    monkeypatch.setenv("DWH_CONFIG", str(chosen))
+    assert load_config().source == chosen.resolve()
+
+
+def test_config_option_wins_over_dwh_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("DWH_CONFIG", str(write_config(tmp_path / "env.cfg", DUCKDB)))
+    chosen = write_config(tmp_path / "option.cfg", DUCKDB)
+    assert load_config(chosen).source == chosen.resolve()
+
+
+# ----------------------------------------------------------------- what it says
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path):
+    folder = tmp_path / "project" / "conf"
+    folder.mkdir(parents=True)
+    path = write_config(folder / "dwh.cfg", with_values(DUCKDB, "S3", LOG_JSONPATH="../paths.json"))
+    config = load_config(path)  # the current folder is tmp_path/cwd
+    assert config.inputs.log_data == str(folder / "input" / "log_data")
+    assert config.inputs.song_data == str(folder / "input" / "song_data")
+    assert config.inputs.log_jsonpath == str(tmp_path / "project" / "paths.json")
+    assert config.duckdb_path == folder / "warehouse.duckdb"
+
+
+def test_relative_config_option_and_paths_from_another_folder(tmp_path, clean_environment):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    write_config(folder / "dwh.cfg", DUCKDB)
+    config = load_config("../conf/dwh.cfg")
+    assert config.inputs.log_data == str(folder / "input" / "log_data")
+    assert config.duckdb_path == folder / "warehouse.duckdb"
+
+
+def test_inline_comments_are_ignored(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    path.write_text(
+        "[DWH]\n"
+        "ENGINE = duckdb   # the embedded one\n"
+        "MAX_ERRORS = 5 ; a few\n"
+        "DUCKDB_PATH = warehouse.duckdb  # beside this file\n"
+        "[S3]\n"
+        "LOG_DATA = input/log_data    # events\n"
+        "SONG_DATA = input/song_data  # songs\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.engine == "duckdb"
+    assert config.max_errors == 5
+    assert config.duckdb_path == tmp_path / "warehouse.duckdb"
+    assert config.inputs.log_data == str(tmp_path / "input" / "log_data")
+    assert config.inputs.song_data == str(tmp_path / "input" / "song_data")
+
+
+def test_unknown_engine_is_named(tmp_path, capsys):
+    path = write_config(tmp_path / "dwh.cfg", with_values(DUCKDB, "DWH", ENGINE="oracle"))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == "error: dwh.cfg: [DWH] ENGINE = oracle is not an engine - use one of duckdb, postgres, redshift\n"
+
+
+MISSING_KEYS = {
+    "duckdb [S3] LOG_DATA": (DUCKDB, "S3", "LOG_DATA"),
+    "duckdb [S3] SONG_DATA": (DUCKDB, "S3", "SONG_DATA"),
+    "postgres [CLUSTER] HOST": (POSTGRES, "CLUSTER", "HOST"),
+    "postgres [CLUSTER] DB_NAME": (POSTGRES, "CLUSTER", "DB_NAME"),
+    "postgres [CLUSTER] DB_USER": (POSTGRES, "CLUSTER", "DB_USER"),
+    "redshift [IAM_ROLE] ARN": (REDSHIFT, "IAM_ROLE", "ARN"),
+    "redshift [S3] LOG_JSONPATH": (REDSHIFT, "S3", "LOG_JSONPATH"),
+}
+
+
+@pytest.mark.parametrize("case", list(MISSING_KEYS))
+def test_missing_required_key_is_named(case, tmp_path, capsys):
+    sections, section, key = MISSING_KEYS[case]
+    path = write_config(tmp_path / "dwh.cfg", with_values(sections, section, **{key: None}))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == f"error: dwh.cfg: [{section}] {key} is missing - set it (see dwh.cfg.example)\n"
+
+
+def test_empty_required_value_counts_as_missing(tmp_path, capsys):
+    # dwh.cfg.example ships "HOST =" for setup_cluster.py to fill in
+    path = write_config(tmp_path / "dwh.cfg", with_values(POSTGRES, "CLUSTER", HOST=""))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == "error: dwh.cfg: [CLUSTER] HOST is missing - set it (see dwh.cfg.example)\n"
+
+
+@pytest.mark.parametrize("value", ["lots", "-1", "2.5"])
+def test_max_errors_must_be_a_whole_number(value, tmp_path, capsys):
+    path = write_config(tmp_path / "dwh.cfg", with_values(DUCKDB, "DWH", MAX_ERRORS=value))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == f"error: dwh.cfg: [DWH] MAX_ERRORS = {value} is not a whole number >= 0\n"
+
+
+def test_redshift_refuses_local_input_folders(tmp_path, capsys):
+    path = write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "S3", LOG_DATA="data/log_data"))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == "error: dwh.cfg: [S3] LOG_DATA must be an s3:// URI for engine redshift (COPY reads from S3)\n"
+    with pytest.raises(ConfigError, match=r"\[S3\] LOG_DATA must be an s3:// URI"):
+        load_config(path)
+
+
+def test_redshift_config_with_s3_locations_is_accepted(tmp_path):
+    config = load_config(write_config(tmp_path / "dwh.cfg", REDSHIFT))
+    assert config.engine == "redshift"
+    assert config.iam_role_arn == ARN
+    assert config.inputs.log_data == "s3://udacity-dend/log_data"
+    assert config.inputs.log_jsonpath == "s3://udacity-dend/log_json_path.json"
+    assert (config.connection.port, config.connection.db_name) == (5439, "sparkify")
+
+
+# ----------------------------------------------------------------- the password
+
+
+def test_password_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DWH_DB_PASSWORD", SECRET)
+    config = load_config(write_config(tmp_path / "dwh.cfg", POSTGRES))
+    assert config.connection.password == SECRET
+
+
+def test_password_comes_from_dotenv_beside_the_config_file(tmp_path):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / ".env").write_text(f"# git-ignored\nDWH_DB_PASSWORD={SECRET}\n", encoding="utf-8")
+    config = load_config(write_config(folder / "dwh.cfg", POSTGRES))  # the current folder is elsewhere
+    assert config.connection.password == SECRET
+
+
+def test_password_comes_from_dotenv_in_the_current_folder(tmp_path, clean_environment):
+    (clean_environment / ".env").write_text(f"DWH_DB_PASSWORD={SECRET}\n", encoding="utf-8")
+    config = load_config(write_config(tmp_path / "dwh.cfg", POSTGRES))
+    assert config.connection.password == SECRET
+
+
+def test_environment_password_wins_over_dotenv(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("DWH_DB_PASSWORD=from-the-dotenv-file\n", encoding="utf-8")
+    monkeypatch.setenv("DWH_DB_PASSWORD", SECRET)
+    config = load_config(write_config(tmp_path / "dwh.cfg", POSTGRES))
+    assert config.connection.password == SECRET
+
+
+@pytest.mark.parametrize("script", [create_tables, etl], ids=["create_tables", "etl"])
+def test_missing_password_for_postgres_is_an_error(script, tmp_path, capsys):
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(script, capsys, "--config", path, "-q")
+    assert code == 1
+    assert err == "error: DWH_DB_PASSWORD is not set - export it or put it in a .env file beside the config file\n"
+
+
+def test_describe_and_repr_never_show_the_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("DWH_DB_PASSWORD", SECRET)
+    config = load_config(write_config(tmp_path / "dwh.cfg", POSTGRES))
+    assert config.connection.password == SECRET
+    assert config.describe() == "engine postgres, sparkify_admin@db.example.com:5432/sparkify (dwh.cfg)"
+    for text in (config.describe(), repr(config), str(config), repr(config.connection), f"{config}"):
+        assert SECRET not in text

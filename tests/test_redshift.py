@@ -1,0 +1,398 @@
+"""Redshift without a cluster: the rendered SQL, the COPY statement, and the load-error path.
+
+The load path runs RedshiftEngine against FakeRedshift, a psycopg2-like
+connection: COPY is scripted (rows loaded, rows rejected, or a failure), and
+what Redshift keeps outside transactions - stl_load_errors and the session's
+last-COPY state - lives in a small DuckDB database where the engine's own
+queries about them are evaluated as written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+import psycopg2
+import pytest
+from conftest import write_config
+
+import sql_queries as sql
+from sparkify.config import load_config
+from sparkify.engines.duckdb import DuckDBEngine
+from sparkify.engines.postgres import PostgresEngine
+from sparkify.engines.redshift import RedshiftEngine, copy_statement
+from sparkify.errors import InputError, WarehouseError
+from sparkify.staging import StagingResult
+
+ARN = "arn:aws:iam::123456789012:role/sparkify-dwh-s3-read"
+LOG_DATA = "s3://udacity-dend/log_data"
+SONG_DATA = "s3://udacity-dend/song_data"
+JSONPATHS = "s3://udacity-dend/log_json_path.json"
+EVENTS_FILE = "s3://udacity-dend/log_data/2018/11/2018-11-03-events.json"
+SONG_FILE = "s3://udacity-dend/song_data/A/B/C/TRABCEL128F932E5AA.json"
+LOAD_FAILED = "Load into table 'staging_events' failed.  Check 'stl_load_errors' system table for details."
+SESSION = 1073815552
+
+
+@pytest.fixture
+def config(tmp_path):
+    return load_config(write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"ENGINE": "redshift"},
+        "CLUSTER": {"HOST": "dwh.abc123.us-west-2.redshift.amazonaws.com", "DB_PORT": "5439",
+                    "DB_NAME": "sparkify", "DB_USER": "sparkify_admin"},
+        "IAM_ROLE": {"ARN": ARN},
+        "S3": {"LOG_DATA": LOG_DATA, "SONG_DATA": SONG_DATA, "LOG_JSONPATH": JSONPATHS, "REGION": "us-west-2"},
+    }))
+
+
+# ----------------------------------------------------------------- the fake connection
+
+
+@dataclass
+class Copy:
+    """What one COPY does on the fake cluster."""
+
+    loaded: int = 0
+    rejected: list[tuple] = field(default_factory=list)  # (filename, line_number, colname, err_reason, raw_line)
+    error: str | None = None  # the COPY fails with this message
+    starts_load: bool = True  # False: fails before loading (access denied, bad role), so no load errors
+
+
+class FakeCursor:
+    def __init__(self, connection: FakeRedshift):
+        self.connection = connection
+        self.rows: list[tuple] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def execute(self, statement, params=None):
+        self.rows = self.connection.run(statement, params)
+
+    def fetchall(self):
+        return self.rows
+
+
+class FakeRedshift:
+    """A psycopg2-like connection to a pretend cluster; records every statement."""
+
+    autocommit = True
+
+    def __init__(self, **copies: Copy):
+        self.copies = copies  # by table
+        self.statements: list[tuple[str, object]] = []
+        self.aborted = False
+        self.system = duckdb.connect(":memory:")
+        self.system.execute(
+            "CREATE TABLE stl_load_errors (session INTEGER, query INTEGER, filename VARCHAR, line_number BIGINT, "
+            "colname VARCHAR, err_reason VARCHAR, raw_line VARCHAR)"
+        )
+        self.system.execute("CREATE TABLE copy_state (last_copy_id INTEGER, last_copy_count BIGINT)")
+        self.system.execute("INSERT INTO copy_state VALUES (-1, 0)")
+        self.system.execute(f"CREATE MACRO pg_backend_pid() AS {SESSION}")
+        self.system.execute("CREATE MACRO pg_last_copy_id() AS (SELECT last_copy_id FROM copy_state)")
+        self.system.execute("CREATE MACRO pg_last_copy_count() AS (SELECT last_copy_count FROM copy_state)")
+        self.next_query = 5000
+
+    def cursor(self):
+        return FakeCursor(self)
+
+    def close(self):
+        pass
+
+    def run(self, statement: str, params):
+        self.statements.append((statement, params))
+        text = statement.strip()
+        if text.upper() == "ROLLBACK":
+            self.aborted = False
+            return []
+        if self.aborted:
+            raise psycopg2.InternalError("current transaction is aborted, commands ignored until end of transaction block")
+        if text.upper().startswith("COPY "):
+            return self._copy(text)
+        if "stl_load_errors" in text or "pg_last_copy" in text:
+            return self.system.execute(text.replace("%s", "?"), params).fetchall()
+        return []
+
+    def _copy(self, text: str):
+        table = text.split()[1]
+        copy = self.copies.get(table, Copy())
+        self.next_query += 1
+        query = self.next_query
+        if copy.starts_load:
+            for filename, line_number, colname, reason, raw in copy.rejected:
+                # system tables are CHAR columns: values come back padded
+                self.system.execute(
+                    "INSERT INTO stl_load_errors VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [SESSION, query, filename.ljust(256), line_number, colname.ljust(127), reason.ljust(100), raw.ljust(1024)],
+                )
+            self.system.execute("UPDATE copy_state SET last_copy_id = ?, last_copy_count = ?",
+                                [query, 0 if copy.error else copy.loaded])
+        if copy.error:
+            self.aborted = True
+            raise psycopg2.InternalError(copy.error)
+        return []
+
+    # what the tests look at
+    def executed(self) -> list[str]:
+        return [statement.strip() for statement, _ in self.statements]
+
+    def load_error_rows(self) -> list[tuple]:
+        rows = []
+        for statement, params in self.statements:
+            if statement.startswith("INSERT INTO load_errors"):
+                rows.extend(tuple(params[i : i + 6]) for i in range(0, len(params), 6))
+        return rows
+
+
+def event_reject(line: int, column: str = "ts", reason: str = "Invalid digit, Value 'a', Pos 0, Type: Long") -> tuple:
+    return (EVENTS_FILE, line, column, reason, '{"ts": "abc", "page": "NextSong"}')
+
+
+# ----------------------------------------------------------------- DDL
+
+
+@pytest.mark.parametrize("name", sql.ALL_TABLES)
+def test_redshift_ddl_has_the_distribution_and_sort_keys(name, config):
+    ddl = RedshiftEngine(config, FakeRedshift()).render(sql.CREATE_TABLES[name], name)
+    assert ddl.rstrip().endswith(")\n" + sql.REDSHIFT_ATTRIBUTES[name])
+    assert ddl.strip().startswith(f"CREATE TABLE {name} (")
+    assert "{" not in ddl
+
+
+def test_every_table_has_redshift_attributes():
+    assert set(sql.REDSHIFT_ATTRIBUTES) == set(sql.CREATE_TABLES)
+    assert sql.REDSHIFT_ATTRIBUTES["songplays"] == "DISTKEY (start_time) SORTKEY (start_time)"
+    assert sql.REDSHIFT_ATTRIBUTES["users"].startswith("DISTSTYLE ALL")
+
+
+@pytest.mark.parametrize("engine_class", [DuckDBEngine, PostgresEngine], ids=["duckdb", "postgres"])
+def test_local_engines_render_no_redshift_attributes(engine_class, config):
+    engine = engine_class(config, None)
+    for name, ddl in sql.CREATE_TABLES.items():
+        rendered = engine.render(ddl, name)
+        for word in ("DISTSTYLE", "DISTKEY", "SORTKEY"):
+            assert word not in rendered, name
+        assert rendered.rstrip().endswith(")")
+
+
+def test_local_ddl_runs_on_duckdb(config):
+    con = duckdb.connect(":memory:")
+    engine = DuckDBEngine(config, con)
+    for name, ddl in sql.CREATE_TABLES.items():
+        con.execute(engine.render(ddl, name))
+    assert {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()} == set(sql.ALL_TABLES)
+
+
+# ----------------------------------------------------------------- the COPY statement
+
+
+def events_copy(**changes) -> str:
+    arguments = dict(iam_role=ARN, region="us-west-2", json_format=JSONPATHS, max_errors=5,
+                     columns=sql.STAGING_EVENTS_COLUMNS)
+    arguments.update(changes)
+    source = arguments.pop("source", LOG_DATA)
+    return copy_statement("staging_events", source, **arguments)
+
+
+def test_events_copy_statement():
+    statement = events_copy()
+    assert statement.startswith(f"COPY staging_events ({', '.join(sql.STAGING_EVENTS_COLUMNS)})")
+    for part in (
+        f"FROM '{LOG_DATA}'",
+        f"IAM_ROLE '{ARN}'",
+        f"FORMAT AS JSON '{JSONPATHS}'",
+        "TIMEFORMAT 'epochmillisecs'",
+        "BLANKSASNULL EMPTYASNULL",
+        "COMPUPDATE OFF STATUPDATE OFF",
+        "MAXERROR 5",
+        "REGION 'us-west-2'",
+    ):
+        assert part in statement
+
+
+def test_songs_copy_statement_uses_auto_ignorecase(config):
+    statements = dict((table, statement) for table, _, statement in RedshiftEngine(config, FakeRedshift()).copies(0))
+    songs = statements["staging_songs"]
+    assert songs.startswith("COPY staging_songs\n")
+    assert f"FROM '{SONG_DATA}'" in songs
+    assert "FORMAT AS JSON 'auto ignorecase'" in songs
+    assert "MAXERROR 0" in songs
+    assert f"FORMAT AS JSON '{JSONPATHS}'" in statements["staging_events"]
+    assert f"IAM_ROLE '{ARN}'" in statements["staging_events"]
+
+
+@pytest.mark.parametrize("max_errors", [0, 5])
+def test_copy_statements_carry_no_keys(config, max_errors):
+    for _, _, statement in RedshiftEngine(config, FakeRedshift()).copies(max_errors):
+        upper = statement.upper()
+        for secret in ("ACCESS_KEY_ID", "SECRET", "CREDENTIALS", "SESSION_TOKEN", "AKIA"):
+            assert secret not in upper
+        assert f"MAXERROR {max_errors}" in statement
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"iam_role": "arn:aws:iam::12345:role/short-account"},
+         "[IAM_ROLE] ARN 'arn:aws:iam::12345:role/short-account' is not an IAM role ARN - run setup_cluster.py or fix it"),
+        ({"iam_role": "AKIAIOSFODNN7EXAMPLE"},
+         "[IAM_ROLE] ARN 'AKIAIOSFODNN7EXAMPLE' is not an IAM role ARN - run setup_cluster.py or fix it"),
+        ({"iam_role": ARN + "' CREDENTIALS 'aws_access_key_id=x"}, "is not an IAM role ARN"),
+        ({"region": "us-west"}, "[S3] REGION 'us-west' is not an AWS region like us-west-2"),
+        ({"region": "us-west-2' IAM_ROLE 'x"}, "is not an AWS region like us-west-2"),
+        ({"source": "/home/me/data/log_data"}, "COPY staging_events: /home/me/data/log_data is not an s3:// URI"),
+        ({"source": "data/log_data"}, "COPY staging_events: data/log_data is not an s3:// URI"),
+    ],
+    ids=["short account", "access key", "injection", "region", "region injection", "local folder", "relative folder"],
+)
+def test_bad_copy_inputs_are_refused(changes, message):
+    with pytest.raises(WarehouseError) as caught:
+        events_copy(**changes)
+    assert message in str(caught.value)
+
+
+def test_quote_in_a_source_stays_inside_the_literal():
+    statement = events_copy(source="s3://bucket/it's/log_data")
+    assert "FROM 's3://bucket/it''s/log_data'" in statement
+
+
+# ----------------------------------------------------------------- the load path
+
+
+def test_rejected_copy_names_file_line_column_and_reason(config):
+    rejects = [event_reject(7), event_reject(9, "userid", "Invalid digit, Value 'x', Pos 0, Type: Integer")]
+    fake = FakeRedshift(staging_events=Copy(rejected=rejects, error=LOAD_FAILED))
+
+    with pytest.raises(InputError) as caught:
+        RedshiftEngine(config, fake).load_staging(None, 0)
+
+    assert str(caught.value) == (
+        f"COPY staging_events from {LOG_DATA} rejected 2 records (MAX_ERRORS is 0): "
+        f"{EVENTS_FILE}:7 ts: Invalid digit, Value 'a', Pos 0, Type: Long; "
+        f"{EVENTS_FILE}:9 userid: Invalid digit, Value 'x', Pos 0, Type: Integer"
+        " - details in table load_errors; the star schema was not changed"
+    )
+    assert fake.load_error_rows() == [("staging_events", *row) for row in rejects]
+    executed = fake.executed()
+    failed_copy = next(i for i, s in enumerate(executed) if s.startswith("COPY staging_events"))
+    assert "ROLLBACK" in executed[failed_copy + 1 :]
+    assert not any(s.startswith("COPY staging_songs") for s in executed)  # stops at the first failure
+    # the rejections are kept: written after the rollback and committed
+    insert = next(i for i, s in enumerate(executed) if s.startswith("INSERT INTO load_errors"))
+    assert executed.index("ROLLBACK", failed_copy) < insert
+    assert "COMMIT" in executed[insert:]
+
+
+def test_rows_rejected_under_maxerror_are_counted(config):
+    event_rejects = [event_reject(7), event_reject(9)]
+    song_rejects = [(SONG_FILE, 1, "year", "Invalid digit, Value '.', Pos 4, Type: Integer", '{"year": 1999.5}')]
+    fake = FakeRedshift(
+        staging_events=Copy(loaded=8054, rejected=event_rejects),
+        staging_songs=Copy(loaded=71, rejected=song_rejects),
+    )
+
+    result = RedshiftEngine(config, fake).load_staging(None, 5)
+
+    assert isinstance(result, StagingResult)
+    assert result.rows == {"staging_events": 8054, "staging_songs": 71}
+    assert result.rejected == 3
+    assert result.first_errors == [
+        ("staging_events", EVENTS_FILE, 7, "Invalid digit, Value 'a', Pos 0, Type: Long"),
+        ("staging_events", EVENTS_FILE, 9, "Invalid digit, Value 'a', Pos 0, Type: Long"),
+        ("staging_songs", SONG_FILE, 1, "Invalid digit, Value '.', Pos 4, Type: Integer"),
+    ]
+    assert fake.load_error_rows() == [("staging_events", *r) for r in event_rejects] + [("staging_songs", *r) for r in song_rejects]
+    executed = fake.executed()
+    assert executed[-1] == "COMMIT"
+    assert "ROLLBACK" not in executed
+
+
+def test_clean_copy_after_one_with_rejects_adds_no_rejects(config):
+    # stl_load_errors keeps the events COPY's rows for the whole session: the
+    # songs COPY, which rejected nothing, must not report them again.
+    event_rejects = [event_reject(7), event_reject(9)]
+    fake = FakeRedshift(staging_events=Copy(loaded=8054, rejected=event_rejects), staging_songs=Copy(loaded=71))
+
+    result = RedshiftEngine(config, fake).load_staging(None, 5)
+
+    assert result.rejected == 2
+    assert fake.load_error_rows() == [("staging_events", *row) for row in event_rejects]
+
+
+def test_failed_copy_without_load_errors_points_at_the_iam_role(config):
+    denied = "S3ServiceException:Access Denied,Status 403,Error AccessDenied,Rid 7F3F8A0B"
+    fake = FakeRedshift(staging_events=Copy(error=denied, starts_load=False))
+
+    with pytest.raises(WarehouseError) as caught:
+        RedshiftEngine(config, fake).load_staging(None, 0)
+
+    assert not isinstance(caught.value, InputError)
+    message = str(caught.value)
+    assert message.startswith(f"COPY staging_events from {LOG_DATA} failed: ")
+    assert denied in message
+    assert "IAM role" in message
+    assert "[S3] REGION" in message
+    assert ARN not in message
+    assert fake.load_error_rows() == []
+
+
+def test_failed_songs_copy_is_not_blamed_on_the_events_rejects(config):
+    # The events COPY rejected one row (allowed); the songs COPY then fails
+    # before loading (access denied): that is an access problem, not bad input.
+    denied = "S3ServiceException:Access Denied,Status 403,Error AccessDenied"
+    fake = FakeRedshift(
+        staging_events=Copy(loaded=8055, rejected=[event_reject(7)]),
+        staging_songs=Copy(error=denied, starts_load=False),
+    )
+
+    with pytest.raises(WarehouseError) as caught:
+        RedshiftEngine(config, fake).load_staging(None, 5)
+
+    assert not isinstance(caught.value, InputError), str(caught.value)
+    assert str(caught.value).startswith(f"COPY staging_songs from {SONG_DATA} failed: ")
+    assert "IAM role" in str(caught.value)
+
+
+def test_logs_name_each_copy_but_never_the_statement(config, caplog):
+    caplog.set_level(logging.DEBUG)
+    fake = FakeRedshift(
+        staging_events=Copy(loaded=10, rejected=[event_reject(3)]),
+        staging_songs=Copy(loaded=2, error=LOAD_FAILED.replace("staging_events", "staging_songs"),
+                           rejected=[(SONG_FILE, 1, "song_id", "Missing data for not-null field", "{}")]),
+    )
+
+    with pytest.raises(InputError) as caught:
+        RedshiftEngine(config, fake).load_staging(None, 1)
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(f"COPY staging_events from {LOG_DATA}" in message for message in messages)
+    assert any(f"COPY staging_songs from {SONG_DATA}" in message for message in messages)
+    for text in messages + [str(caught.value)]:
+        for leak in ("IAM_ROLE", ARN, "arn:aws", "FORMAT AS JSON", "MAXERROR", "CREDENTIALS"):
+            assert leak not in text
+
+
+# ----------------------------------------------------------------- the shared star-schema SQL
+
+
+def test_redshift_star_schema_sql_uses_only_portable_functions(config):
+    engine = RedshiftEngine(config, FakeRedshift())
+    rendered = {name: engine.render(statement) for name, statement in sql.STAR_INSERTS}
+    rendered.update({name: engine.render(statement) for name, statement in sql.CHECKS.items()})
+    assert "TIMESTAMP 'epoch' + ts / 1000.0 * INTERVAL '1 second' AS start_time" in rendered["songplays"]
+    for name, text in rendered.items():
+        assert "{" not in text and "}" not in text, name
+        for duckdb_only in ("epoch_ms", "regexp_full_match", "TRY_CAST", "json_", "read_ndjson", "::"):
+            assert duckdb_only.lower() not in text.lower(), (name, duckdb_only)
+
+
+def test_duckdb_renders_its_own_timestamp_conversion(config):
+    assert "epoch_ms(ts) AS start_time" in DuckDBEngine(config, None).render(sql.SONGPLAYS_INSERT)
+    assert re.search(r"TIMESTAMP 'epoch' \+ ts / 1000\.0 \* INTERVAL '1 second'",
+                     PostgresEngine(config, None).render(sql.SONGPLAYS_INSERT))
