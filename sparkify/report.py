@@ -46,7 +46,7 @@ def format_summary(summary: RunSummary) -> str:
         f"  songplays matched to a song: {summary.matched:,} of {summary.plays:,} ({summary.match_rate:.1%})"
     )
     steps = ", ".join(f"{name} {secs:.1f} s" for name, secs in summary.seconds.items())
-    lines.append(f"  time: {steps}")
+    lines.append(f"  took: {steps}")
     return "\n".join(lines)
 
 

@@ -13,19 +13,23 @@ from sparkify.config import Config
 from sparkify.engines.base import Engine
 
 
-def connect(config: Config) -> Engine:
-    """Open the engine the config names. Raises a one-line SparkifyError when it cannot."""
+def connect(config: Config, read_only: bool = False) -> Engine:
+    """Open the engine the config names. Raises a one-line SparkifyError when it cannot.
+
+    read_only (the notebook, the dashboard): a DuckDB file is opened read-only
+    and must exist; a server session refuses writes.
+    """
     if config.engine == "duckdb":
         from sparkify.engines.duckdb import DuckDBEngine
 
-        return DuckDBEngine.open(config)
+        return DuckDBEngine.open(config, read_only=read_only)
     if config.engine == "postgres":
         from sparkify.engines.postgres import PostgresEngine
 
-        return PostgresEngine.open(config)
+        return PostgresEngine.open(config, read_only=read_only)
     from sparkify.engines.redshift import RedshiftEngine
 
-    return RedshiftEngine.open(config)
+    return RedshiftEngine.open(config, read_only=read_only)
 
 
 __all__ = ["Engine", "connect"]

@@ -23,6 +23,8 @@ class Engine:
     """
 
     name = "base"
+    # how a query marks a parameter (psycopg2: %s, DuckDB: ?)
+    placeholder = "%s"
     # epoch milliseconds -> TIMESTAMP, milliseconds kept (PostgreSQL, Redshift)
     start_time_sql = "TIMESTAMP 'epoch' + ts / 1000.0 * INTERVAL '1 second'"
 

@@ -19,6 +19,7 @@ def _first_line(exc: Exception) -> str:
 
 class DuckDBEngine(Engine):
     name = "duckdb"
+    placeholder = "?"
     start_time_sql = "epoch_ms(ts)"
 
     def __init__(self, config: Config, con: duckdb.DuckDBPyConnection):
@@ -36,8 +37,9 @@ class DuckDBEngine(Engine):
         except (duckdb.Error, OSError) as exc:
             hint = " - is another program (a notebook, the dashboard) using it?" if "lock" in str(exc).lower() else ""
             raise WarehouseError(f"cannot open DuckDB database {path}: {_first_line(exc)}{hint}") from None
-        # Bulk loads need no row order; this lets DuckDB stream them in less memory.
-        con.execute("SET preserve_insertion_order = false")
+        if not read_only:
+            # Bulk loads need no row order; this lets DuckDB stream them in less memory.
+            con.execute("SET preserve_insertion_order = false")
         return cls(config, con)
 
     def execute(self, statement: str, params: Sequence | None = None) -> None:

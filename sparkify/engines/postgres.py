@@ -36,7 +36,7 @@ class PostgresEngine(Engine):
         self.connection = connection
 
     @classmethod
-    def open(cls, config: Config) -> PostgresEngine:
+    def open(cls, config: Config, read_only: bool = False) -> PostgresEngine:
         c = config.connection
         if not c.password:
             raise ConfigError(
@@ -60,6 +60,8 @@ class PostgresEngine(Engine):
             ) from None
         # Transactions are explicit (BEGIN ... COMMIT in Engine.transaction).
         connection.autocommit = True
+        if read_only:
+            connection.set_session(readonly=True)
         return cls(config, connection)
 
     def execute(self, statement: str, params: Sequence | None = None) -> None:
