@@ -44,6 +44,7 @@ from pathlib import Path
 import sql_queries as sql
 from sparkify.config import Inputs, is_s3
 from sparkify.errors import ConfigError, InputError
+from sparkify.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -172,15 +173,17 @@ def frame_files(paths: Sequence[Path], out, display: dict[Path, str] | None = No
     """
     empty = []
     dumps = json.dumps
-    for path in paths:
-        name = display.get(path, str(path)) if display else str(path)
-        data = path.read_bytes()
-        if not data.strip():
-            empty.append(name)
-            continue
-        for number, text, utf8_ok in _records(data):
-            out.write(dumps({"f": name, "n": number, "u": utf8_ok, "t": text}, ensure_ascii=False))
-            out.write("\n")
+    with Progress("reading files", len(paths)) as progress:
+        for path in paths:
+            progress.advance()
+            name = display.get(path, str(path)) if display else str(path)
+            data = path.read_bytes()
+            if not data.strip():
+                empty.append(name)
+                continue
+            for number, text, utf8_ok in _records(data):
+                out.write(dumps({"f": name, "n": number, "u": utf8_ok, "t": text}, ensure_ascii=False))
+                out.write("\n")
     return empty
 
 

@@ -1,0 +1,41 @@
+"""A progress line for long steps: on a terminal only, so logs and CI output stay clean."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    """``[label] done/total`` rewritten in place on stderr, at most a few times a second.
+
+    Silent when stderr is not a terminal or the step is small; the step's own
+    log line (with its duration) follows when it ends.
+    """
+
+    def __init__(self, label: str, total: int, *, stream=None, min_total: int = 2000, interval: float = 0.25):
+        self.label = label
+        self.total = total
+        self.done = 0
+        self.stream = stream or sys.stderr
+        self.enabled = total >= min_total and self.stream.isatty()
+        self.interval = interval
+        self._shown = 0.0
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        if self.enabled and time.monotonic() - self._shown >= self.interval:
+            self._shown = time.monotonic()
+            self.stream.write(f"\r  {self.label} {self.done:,}/{self.total:,} ({self.done / self.total:.0%})")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
