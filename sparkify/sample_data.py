@@ -63,6 +63,7 @@ import os
 import random
 import re
 from bisect import bisect
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -147,6 +148,7 @@ MAX_SESSION_SECONDS = 20 * 3600  # a session stops starting new events after thi
 SESSION_GAP = 900  # seconds between two sessions of one user, at least
 LOGGED_OUT_START = 0.07  # sessions that start logged out and then Login
 PLAY_CHUNK = 4096
+WRITE_THREADS = 8  # parallel small-file writes (latency bound, not CPU bound)
 
 # Pages: (name, method, status) as in the real data (and eventsim for the
 # pages the Udacity sample lacks).
@@ -285,9 +287,13 @@ _TITLE_ADJ = (
     "Little Lonely Sweet Wild Broken Golden Endless Electric Blue Lost Crazy Silent "
     "Burning Dancing Falling Last Only Secret Hungry Holy Rainy Summer Velvet Young"
 ).split()
-_TITLE_NON_ASCII = ("Corazón", "Café", "Mañana", "Niño", "Über", "Déjà Vu", "Señorita", "Été", "Canción", "Fräulein")
+_TITLE_NON_ASCII = (
+    "Corazón", "Café", "Mañana", "Niño", "Über", "Déjà Vu", "Señorita", "Été", "Canción", "Fräulein",
+)
 _TITLE_NEGATIONS = ("Don't", "Can't", "Won't", "Never", "Let's Not")
-_TITLE_VERBS = ("Stop", "Wait", "Look Back", "Let Go", "Forget", "Cry", "Run Away", "Sleep", "Say Goodbye", "Dance")
+_TITLE_VERBS = (
+    "Stop", "Wait", "Look Back", "Let Go", "Forget", "Cry", "Run Away", "Sleep", "Say Goodbye", "Dance",
+)
 _TITLE_SUBJECTS = ("I'm", "You're", "We're", "She's", "They're", "Ain't Nobody")
 _TITLE_STATES = ("Lost", "Alive", "Gone", "Falling", "Ready", "Dreamin'", "Lovin' It", "Home", "On Fire")
 _TITLE_SUFFIXES = ("(Album Version)", "(Live)", "(Remastered)", "(Radio Edit)", "(Acoustic)", "(Demo)", "[Remix]")
@@ -961,7 +967,9 @@ def _session_starts(rng: random.Random, count: int, days: int, hour_cum: Sequenc
     return sorted(rng.randrange(days) * 86400 + h * 3600 + rng.randrange(3600) for h in hours)
 
 
-def _place_sessions(rng: random.Random, sessions: list[_Session], user: int, period: int, hour_cum: Sequence[int]) -> None:
+def _place_sessions(
+    rng: random.Random, sessions: list[_Session], user: int, period: int, hour_cum: Sequence[int]
+) -> None:
     """Give a user's sessions start times: in order, apart, inside the period."""
     prev_end = -SESSION_GAP
     for session, start in zip(sessions, _session_starts(rng, len(sessions), period // 86400, hour_cum), strict=True):
@@ -1009,7 +1017,8 @@ def _user_fragments(user: _User | None) -> tuple[tuple[str, str, str, str, str],
     for state in range(4):
         level = _log_json("paid" if state % 2 else "free")
         if state < 2 or user is None:
-            out.append(('"Logged Out","firstName":null,"gender":null', "null", f'{level},"location":null', "null", 'null,"userId":""'))
+            auth = '"Logged Out","firstName":null,"gender":null'
+            out.append((auth, "null", f'{level},"location":null', "null", 'null,"userId":""'))
         else:
             out.append(
                 (
@@ -1067,11 +1076,14 @@ def _clear_previous(out_dir: Path, keep: set[Path]) -> None:
         root = out_dir / top
         if not root.is_dir():
             continue
-        emptied: set[Path] = set()
-        for path in sorted(root.glob("/".join(["*"] * (depth + 1)))):
-            if path not in keep and pattern.fullmatch(path.name) and path.is_file():
-                path.unlink()
-                emptied.update(path.parents[:depth])
+        stale = [
+            path
+            for path in sorted(root.glob("/".join(["*"] * (depth + 1))))
+            if path not in keep and pattern.fullmatch(path.name) and path.is_file()
+        ]
+        with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+            list(pool.map(Path.unlink, stale))
+        emptied = {folder for path in stale for folder in path.parents[:depth]}
         for folder in sorted(emptied, key=lambda p: (-len(p.parts), str(p))):
             if not any(folder.iterdir()):
                 folder.rmdir()
@@ -1097,16 +1109,32 @@ def _write_bytes(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _write_songs(out_dir: Path, catalog: Sequence[_Song], progress: Callable[[str], None]) -> None:
+def _write_batch(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Write files (making their folders); one thread's share of the song files."""
     made: set[Path] = set()
-    for n, song in enumerate(catalog, 1):
-        path = _song_path(out_dir, song.track_id)
+    for path, data in files:
         if path.parent not in made:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
-        _write_bytes(path, song.to_json().encode("ascii"))
-        if n % 10_000 == 0:
-            progress(f"song_data: {n} of {len(catalog)} files written")
+        _write_bytes(path, data)
+
+
+def _write_songs(out_dir: Path, catalog: Sequence[_Song], progress: Callable[[str], None]) -> None:
+    """One file per song. Small-file creation is I/O latency bound, so threads
+    write in parallel, one top-level folder (song_data/X) per batch; the bytes
+    do not depend on the order."""
+    batches: dict[str, list[tuple[Path, bytes]]] = {}
+    for song in sorted(catalog, key=lambda s: s.track_id):
+        batches.setdefault(song.track_id[2], []).append(
+            (_song_path(out_dir, song.track_id), song.to_json().encode("ascii"))
+        )
+    (out_dir / "song_data").mkdir(exist_ok=True)
+    written = 0
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        for batch, _ in zip(batches.values(), pool.map(_write_batch, batches.values()), strict=True):
+            if (written + len(batch)) // 10_000 > written // 10_000:
+                progress(f"song_data: {written + len(batch)} of {len(catalog)} files written")
+            written += len(batch)
 
 
 def _write_logs(
@@ -1139,6 +1167,73 @@ def _write_logs(
 
 
 # --------------------------------------------------------------------------
+# The simulation
+# --------------------------------------------------------------------------
+def _simulate(
+    rng: random.Random,
+    play_rng: random.Random,
+    users: list[_User],
+    tracks: Sequence[_Track | None],
+    catalog: int,
+    events: int,
+    period: int,
+    match_share: float,
+    say: Callable[[str], None],
+) -> list[_Session]:
+    """Exactly `events` events in sessions placed in time and sorted by start;
+    a session's list position + 1 is its sessionId."""
+    plays = _play_stream(play_rng, catalog, len(tracks) - 1 - catalog, match_share)
+    track_seconds = [0] + [int(t.length) for t in tracks[1:] if t is not None]
+    sim = _Simulator(rng, plays, track_seconds)
+    hour_cum = list(accumulate(_HOUR_WEIGHTS))
+    guests = round(events * GUEST_EVENT_SHARE) if events >= 100 else 0
+    capacity = max(1, period // 400)  # ~half the period listening, at ~200 s an event
+    budgets = _budgets(users, events - guests, capacity)
+    for user, budget in zip(users, budgets, strict=True):
+        if budget >= 20 and rng.random() < (DOWNGRADER_SHARE if user.level else UPGRADER_SHARE):
+            user.switch_at = rng.randint(budget // 5, budget * 4 // 5)
+    sessions: list[_Session] = []
+    done = 0
+    for index, (user, budget) in enumerate(zip(users, budgets, strict=True)):
+        own = sim.user_sessions(user, budget)
+        _place_sessions(rng, own, index, period, hour_cum)
+        sessions += own
+        done += budget
+        if index % 2000 == 1999:
+            say(f"events: {done} of {events} simulated")
+    sessions += _guest_sessions(rng, sim, guests, period, hour_cum)
+    sessions.sort(key=lambda s: (s.start, s.user))  # stable: ties keep their order
+    say(f"events: {events} simulated in {len(sessions)} sessions")
+    return sessions
+
+
+def _guest_sessions(
+    rng: random.Random, sim: _Simulator, events: int, period: int, hour_cum: Sequence[int]
+) -> list[_Session]:
+    """Short logged-out visits (1-3 events) adding up to `events` events."""
+    sessions = []
+    while events > 0:
+        size = min(events, rng.randint(1, 3))
+        session = _Session(0, -1, sim.guest_session(size))
+        start = _session_starts(rng, 1, period // 86400, hour_cum)[0]
+        session.start = min(start, period - 1 - session.duration)
+        sessions.append(session)
+        events -= size
+    return sessions
+
+
+def _count_plays(sessions: Sequence[_Session], catalog: int) -> tuple[int, int]:
+    """(NextSong events, those naming a catalog song)."""
+    nextsong = matched = 0
+    for session in sessions:
+        for _, page, _, track in session.events:
+            if page == NEXT:
+                nextsong += 1
+                matched += track <= catalog
+    return nextsong, matched
+
+
+# --------------------------------------------------------------------------
 # The entry point
 # --------------------------------------------------------------------------
 def _check(events: int, songs: int, days: int, match_share: float, users: int | None) -> None:
@@ -1166,42 +1261,38 @@ def generate(
     users: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Summary:
-    """Write `songs` song files and `events` log events (over `days` UTC days
-    from `start`) plus log_json_path.json under out_dir; see the module doc.
+    """Write `songs` song files and exactly `events` log events (over `days`
+    UTC days from `start`) plus log_json_path.json under out_dir; see the
+    module docstring for the formats. `users` defaults to default_users(events);
+    `progress` gets a message now and then.
 
     The same arguments always give byte-identical files. Song and log files a
-    previous run left in out_dir are removed first; nothing else is touched.
-    Raises ValueError for impossible arguments.
+    previous run left in out_dir are replaced or removed; nothing else is
+    touched. Raises ValueError for impossible arguments, OSError if out_dir
+    cannot be written.
     """
     _check(events, songs, days, match_share, users)
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
     master = random.Random(seed)
-    streams = [random.Random(master.getrandbits(64)) for _ in range(5)]
+    streams = [random.Random(master.getrandbits(64)) for _ in range(5)]  # fixed order: stable sub-seeds
     catalog_rng, unknown_rng, user_rng, play_rng, session_rng = streams
+    ms = master.randrange(1000)  # every ts and registration shares its milliseconds, as in the real logs
 
     artists, catalog = _make_catalog(catalog_rng, songs)
-    unknown = _unknown_tracks(unknown_rng, max(20, songs), catalog)
     tracks: list[_Track | None] = [None]
     tracks += [_Track(s.title, s.artist_name, s.duration) for s in catalog]
-    tracks += unknown
+    tracks += _unknown_tracks(unknown_rng, max(20, songs), catalog)
     say(f"catalog: {len(catalog)} songs by {len(artists)} artists")
 
-    period = days * 86400
     start_sec = int((datetime(start.year, start.month, start.day, tzinfo=UTC) - _EPOCH).total_seconds())
-    ms = master.randrange(1000)  # every ts and registration shares its milliseconds, as in the real logs
     user_list = _make_users(user_rng, users if users is not None else default_users(events), start_sec)
     for user in user_list:
         user.registration_ms += ms
-
-    sessions = _simulate(session_rng, play_rng, user_list, tracks, len(catalog), events, period, match_share, say)
+    sessions = _simulate(session_rng, play_rng, user_list, tracks, len(catalog), events, days * 86400, match_share, say)
     day_lines = _render_days(sessions, user_list, tracks, start_sec * 1000 + ms, days)
-    nextsong = matched = 0
-    for session in sessions:
-        for _, page, _, track in session.events:
-            if page == NEXT:
-                nextsong += 1
-                matched += track <= len(catalog)
+    nextsong, matched = _count_plays(sessions, len(catalog))
+    say("events: rendered")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     keep = {_song_path(out_dir, s.track_id) for s in catalog}
@@ -1224,46 +1315,3 @@ def generate(
         first_day=written[0] if written else None,
         last_day=written[-1] if written else None,
     )
-
-
-def _simulate(
-    rng: random.Random,
-    play_rng: random.Random,
-    users: list[_User],
-    tracks: Sequence[_Track | None],
-    catalog: int,
-    events: int,
-    period: int,
-    match_share: float,
-    say: Callable[[str], None],
-) -> list[_Session]:
-    """All sessions, placed in time and sorted; list position + 1 is the sessionId."""
-    plays = _play_stream(play_rng, catalog, len(tracks) - 1 - catalog, match_share)
-    track_seconds = [0] + [int(t.length) for t in tracks[1:] if t is not None]
-    sim = _Simulator(rng, plays, track_seconds)
-    hour_cum = list(accumulate(_HOUR_WEIGHTS))
-    guests = round(events * GUEST_EVENT_SHARE) if events >= 100 else 0
-    capacity = max(1, period // 400)  # ~half the period listening, at ~200 s an event
-    budgets = _budgets(users, events - guests, capacity)
-    for user, budget in zip(users, budgets, strict=True):
-        if budget >= 20 and rng.random() < (DOWNGRADER_SHARE if user.level else UPGRADER_SHARE):
-            user.switch_at = rng.randint(budget // 5, budget * 4 // 5)
-    sessions: list[_Session] = []
-    done = 0
-    for index, (user, budget) in enumerate(zip(users, budgets, strict=True)):
-        own = sim.user_sessions(user, budget)
-        _place_sessions(rng, own, index, period, hour_cum)
-        sessions += own
-        done += budget
-        if index % 2000 == 1999:
-            say(f"events: {done} of {events} simulated")
-    while guests > 0:
-        size = min(guests, rng.randint(1, 3))
-        session = _Session(0, -1, sim.guest_session(size))
-        session.start = _session_starts(rng, 1, period // 86400, hour_cum)[0]
-        session.start = min(session.start, period - 1 - session.duration)
-        sessions.append(session)
-        guests -= size
-    sessions.sort(key=lambda s: (s.start, s.user))
-    say(f"events: {events} simulated in {len(sessions)} sessions")
-    return sessions
