@@ -15,10 +15,12 @@ The rules (the same for every engine; Redshift applies its own COPY rules):
 
 How local files are read (``LocalJsonReader``), built for speed on DuckDB:
 
-1. Clean event files take the fast path: DuckDB's own newline-delimited JSON
-   reader. A cheap first scan of ``ts`` and ``userId`` finds the files that
-   have a bad record (DuckDB names a file whose JSON it cannot parse).
-2. Every other file is *framed* in Python: each record becomes a line of a
+1. Event files take the fast path: one pass of DuckDB's own newline-delimited
+   JSON reader over all of them, checking the rules as it inserts. The first
+   file DuckDB cannot parse, or with a record that breaks a rule, stops the
+   pass (DuckDB names the file); the load starts again with that file moved
+   to step 2. Clean input, the usual case, is read once.
+2. The other files are *framed* in Python: each record becomes a line of a
    temporary NDJSON file ``{"f": file, "n": line, "u": utf8_ok, "t": text}``,
    which DuckDB then parses and checks with the same rules, so every rejected
    record is named by file and line. Song files always go this way: there are
