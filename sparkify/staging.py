@@ -75,13 +75,21 @@ class StagingResult:
         if self.rejected <= max_errors:
             return
         where = "; ".join(
-            f"{path}{f':{line}' if line else ''}: {reason}" for _, path, line, reason in self.first_errors
+            f"{_shown(path)}{f':{line}' if line else ''}: {reason}" for _, path, line, reason in self.first_errors
         )
         raise InputError(
             f"{self.rejected:,} bad input record{'s' if self.rejected != 1 else ''} (MAX_ERRORS is {max_errors}): "
             f"{where} - fix the input, or allow them with --max-errors N (details in table load_errors); "
             "the star schema was not changed"
         )
+
+
+def _shown(path: str) -> str:
+    """A file name as short as it can be said: relative to the current folder when inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 # ---------------------------------------------------------------- inputs
@@ -407,7 +415,7 @@ class LocalJsonReader:
             con.execute("ROLLBACK")
             raise
         for name in result.empty_files:
-            log.warning("warning: %s is empty: no records", name)
+            log.warning("warning: %s is empty: no records", _shown(name))
         for table in sql.STAGING_TABLES:
             result.rows[table] = con.execute(sql.count_rows(table)).fetchone()[0]
         result.rejected = con.execute(sql.count_rows("load_errors")).fetchone()[0]
