@@ -35,14 +35,17 @@ def confirm(what: str, *, stdin=None) -> None:
         raise Declined("not confirmed - nothing was changed")
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    """An argparse parser with the options every script has."""
+def parser(description: str, *, needs_config_file: bool = False) -> argparse.ArgumentParser:
+    """An argparse parser with the options every script has.
+
+    needs_config_file: the script has no built-in defaults (the AWS scripts).
+    """
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fallback = "" if needs_config_file else "; with neither, the embedded DuckDB engine on the bundled sample data"
     p.add_argument(
         "--config",
         metavar="PATH",
-        help="configuration file (default: $DWH_CONFIG, else ./dwh.cfg; "
-        "with neither, the embedded DuckDB engine on the bundled sample data)",
+        help=f"configuration file (default: $DWH_CONFIG, else ./dwh.cfg{fallback})",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
     return p

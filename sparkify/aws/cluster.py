@@ -76,6 +76,7 @@ def delete(redshift, identifier: str, final_snapshot: str | None) -> bool:
     """Start deleting the cluster; False if it was already gone."""
     params: dict = {"ClusterIdentifier": identifier}
     if final_snapshot:
+        params["SkipFinalClusterSnapshot"] = False  # AWS's default, said explicitly (moto needs it)
         params["FinalClusterSnapshotIdentifier"] = final_snapshot
     else:
         params["SkipFinalClusterSnapshot"] = True

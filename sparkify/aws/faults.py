@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import boto3
+import botocore.session
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -128,10 +130,32 @@ def aws_call(what: str) -> Iterator[None]:
         ) from None
     except ClientError as exc:
         raise AwsError(describe_client_error(what, exc)) from None
+    except S3UploadFailedError as exc:  # boto3 wraps the ClientError of an upload
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ClientError):
+            raise AwsError(describe_client_error(what, cause)) from None
+        raise AwsError(f"cannot {what}: {str(exc).splitlines()[0]}") from None
     except WaiterError:
         raise  # the caller knows what the waiter was waiting for
     except BotoCoreError as exc:
         raise AwsError(f"cannot {what}: {str(exc).splitlines()[0]}") from None
+
+
+_loader = None  # botocore's parsed service models, shared: parsing them again costs ~0.5 s a session
+
+
+def new_session() -> boto3.session.Session:
+    """A fresh session: credentials are looked up again (boto3's default session caches them)."""
+    global _loader
+    core = botocore.session.Session()
+    if _loader is None:
+        _loader = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _loader)
+    session = boto3.session.Session(botocore_session=core)
+    paths = _loader.search_paths  # boto3 appends its data folder on every new session
+    paths[:] = list(dict.fromkeys(paths))
+    return session
 
 
 class Clients:
@@ -143,15 +167,20 @@ class Clients:
 
     def __init__(self, region: str | None = None) -> None:
         self.region = region
-        # botocore says "Found credentials in environment variables." at INFO: noise in our progress lines.
-        logging.getLogger("botocore.credentials").setLevel(logging.WARNING)
+        # botocore's INFO lines ("Found credentials in environment variables.") are noise among ours.
+        logging.getLogger("botocore").setLevel(logging.WARNING)
         with aws_call("start an AWS session"):
-            self._session = boto3.session.Session()
+            self._session = new_session()
         self._made: dict[tuple[str, str | None], object] = {}
 
     def get(self, service: str, region: str | None = None):
         key = (service, region or self.region)
         if key not in self._made:
             with aws_call(f"connect to AWS {service}"):
-                self._made[key] = self._session.client(service, region_name=key[1])
+                try:
+                    self._made[key] = self._session.client(service, region_name=key[1])
+                except ValueError as exc:  # e.g. AWS_ENDPOINT_URL without http://
+                    raise AwsError(
+                        f"cannot connect to AWS {service}: {exc} - check AWS_ENDPOINT_URL (e.g. http://127.0.0.1:5000)"
+                    ) from None
         return self._made[key]

@@ -21,7 +21,7 @@ from sparkify.aws import cluster as clusters
 from sparkify.aws import files, iam as roles, network, s3 as buckets, settings
 from sparkify.aws.faults import AwsError, Clients
 from sparkify.aws.settings import ClusterSpec, Names, S3Location
-from sparkify.config import PASSWORD_ENV_VAR, SAMPLE_DIR, find_config
+from sparkify.config import PASSWORD_ENV_VAR, find_config
 from sparkify.errors import ConfigError, SparkifyError
 
 log = logging.getLogger(__name__)
@@ -430,6 +430,8 @@ def _teardown(names: Names, bucket_names: list[str], s3_region: str, options: Te
     elif role_policy is not None:
         doomed.append(f"the {roles.POLICY_NAME} policy of IAM role {names.role_name} (the role was not made here, so it stays)")
         ledger.exists("role", f"the {roles.POLICY_NAME} policy of IAM role {names.role_name}")
+    elif role is not None:
+        gone.append(f"policy {roles.POLICY_NAME} of IAM role {names.role_name} (the role was not made here)")
     else:
         gone.append(f"IAM role {names.role_name}")
     for bucket, count in counts.items():
@@ -449,7 +451,8 @@ def _teardown(names: Names, bucket_names: list[str], s3_region: str, options: Te
 
     done = []
     if cluster is not None:
-        if cluster.get("ClusterStatus") != "deleting":
+        already_deleting = cluster.get("ClusterStatus") == "deleting"
+        if not already_deleting:
             log.info("deleting cluster %s ...", ident)
             if not clusters.delete(redshift, ident, options.final_snapshot):
                 gone.append(f"cluster {ident}")
@@ -460,7 +463,12 @@ def _teardown(names: Names, bucket_names: list[str], s3_region: str, options: Te
         if cluster is not None:
             clusters.wait_until_deleted(redshift, ident, options.wait_minutes)
             ledger.gone("cluster")
-            kept = f"final snapshot {options.final_snapshot} kept" if options.final_snapshot else "no final snapshot"
+            if already_deleting:
+                kept = "its deletion was already under way"
+            elif options.final_snapshot:
+                kept = f"final snapshot {options.final_snapshot} kept"
+            else:
+                kept = "no final snapshot"
             done.append(f"cluster {ident} ({kept})")
     for group in groups:
         label = f"security group {group['GroupName']} ({group['GroupId']})"

@@ -1,0 +1,49 @@
+"""Tear down what setup_cluster.py made: cluster, security group, IAM role (and, if asked, the bucket).
+
+Asks first, naming what goes. Anything already gone is reported, not an
+error, so it can be re-run after a partial failure.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sparkify import cli
+from sparkify.aws import provision
+
+
+def main(argv=None) -> int:
+    p = cli.parser(__doc__, needs_config_file=True)
+    p.add_argument("--yes", action="store_true", help="delete without asking for confirmation")
+    p.add_argument(
+        "--final-snapshot",
+        metavar="NAME",
+        help="keep a final snapshot of the cluster under this name (without it the data is deleted with the cluster)",
+    )
+    p.add_argument(
+        "--delete-bucket",
+        action="store_true",
+        help="also empty and delete the bucket(s) named in [S3] (e.g. the one --upload-data filled)",
+    )
+    p.add_argument(
+        "--wait-minutes",
+        type=provision.positive_minutes,
+        default=provision.DEFAULT_WAIT_MINUTES,
+        metavar="N",
+        help="how long to wait for the cluster to be deleted (default: %(default)g)",
+    )
+    return cli.run(_run, p, argv)
+
+
+def _run(args) -> int:
+    options = provision.TeardownOptions(
+        assume_yes=args.yes,
+        final_snapshot=args.final_snapshot,
+        delete_bucket=args.delete_bucket,
+        wait_minutes=args.wait_minutes,
+    )
+    return provision.teardown(provision.config_file(args.config), options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,524 @@
+"""sparkify.aws on its own: settings rules, policy, files, error lines, S3 reads, waiters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from aws_helpers import BUCKET, IDENTIFIER, PASSWORD, REGION, aws, no_credentials, write_cfg  # noqa: F401
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+from sparkify.aws import NO_CREDENTIALS, AwsError, download_file, download_prefix
+from sparkify.aws import cluster as clusters
+from sparkify.aws import files, iam, network, s3, settings
+from sparkify.aws.faults import Clients, aws_call
+from sparkify.config import PROJECT_DIR
+from sparkify.errors import ConfigError, InputError
+
+EXAMPLE = PROJECT_DIR / "dwh.cfg.example"
+
+
+def read_all(path: Path):
+    parser = settings.read_file(path)
+    return (
+        settings.read_names(parser, path),
+        settings.read_spec(parser, path),
+        settings.read_locations(parser, path),
+    )
+
+
+# ------------------------------------------------------------------ settings
+
+
+def test_example_config_has_every_provisioning_key():
+    names, spec, locations = read_all(EXAMPLE)
+    assert names.identifier and names.region and names.role_name
+    assert spec.node_type in settings.NODE_TYPES
+    assert [loc.key for loc in locations] == ["LOG_DATA", "SONG_DATA", "LOG_JSONPATH"]
+
+
+def test_settings_are_read_and_normalised(tmp_path):
+    names, spec, locations = read_all(write_cfg(tmp_path, ALLOWED_CIDR="203.0.113.7"))
+    assert names == settings.Names(tmp_path / "dwh.cfg", IDENTIFIER, REGION, "sparkify-test-s3-read")
+    assert names.security_group_name == "sparkify-test-sg"
+    assert spec == settings.ClusterSpec("multi-node", "ra3.large", 2, "sparkify", "sparkify_admin", 5439, "203.0.113.7/32")
+    assert spec.describe(REGION) == "2 x ra3.large in us-west-2"
+    assert locations[2] == settings.S3Location(
+        "LOG_JSONPATH", f"s3://{BUCKET}/log_json_path.json", BUCKET, "log_json_path.json"
+    )
+
+
+REFUSED = [
+    ({"NODE_TYPE": "ra3.huge"}, "dwh.cfg: [CLUSTER] NODE_TYPE = ra3.huge is not a current node type - use one of "
+     "ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge, dc2.large, dc2.8xlarge"),
+    ({"NODE_TYPE": "ds2.xlarge"}, "dwh.cfg: [CLUSTER] NODE_TYPE = ds2.xlarge is not a current node type - use one of "
+     "ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge, dc2.large, dc2.8xlarge"),
+    ({"CLUSTER_TYPE": "two-node"}, "dwh.cfg: [CLUSTER] CLUSTER_TYPE = two-node is not a cluster type - use "
+     "single-node or multi-node"),
+    ({"NUM_NODES": "1"}, "dwh.cfg: [CLUSTER] NUM_NODES = 1 is too few for CLUSTER_TYPE = multi-node - use 2 or "
+     "more, or CLUSTER_TYPE = single-node"),
+    ({"NUM_NODES": None}, "dwh.cfg: [CLUSTER] NUM_NODES is missing - set it (see dwh.cfg.example)"),
+    ({"NUM_NODES": "two"}, "dwh.cfg: [CLUSTER] NUM_NODES = two is not a whole number"),
+    ({"CLUSTER_TYPE": "single-node"}, "dwh.cfg: [CLUSTER] NUM_NODES = 2 does not fit CLUSTER_TYPE = single-node - "
+     "use 1, or CLUSTER_TYPE = multi-node"),
+    ({"ALLOWED_CIDR": "203.0.113.7/24"}, "dwh.cfg: [CLUSTER] ALLOWED_CIDR = 203.0.113.7/24 has host bits set - use "
+     "203.0.113.0/24, or 203.0.113.7/32 for that one address"),
+    ({"ALLOWED_CIDR": "my-laptop"}, "dwh.cfg: [CLUSTER] ALLOWED_CIDR = my-laptop is not an IPv4 address or CIDR "
+     "block - use your address as a /32, e.g. 203.0.113.7/32"),
+    ({"ALLOWED_CIDR": "2001:db8::/32"}, "dwh.cfg: [CLUSTER] ALLOWED_CIDR = 2001:db8::/32 is IPv6 - use an IPv4 "
+     "CIDR block, e.g. 203.0.113.7/32"),
+    ({"DB_PORT": "5460"}, "dwh.cfg: [CLUSTER] DB_PORT = 5460 is not a port Redshift accepts for ra3 nodes - use "
+     "5431-5455 or 8191-8215"),
+    ({"NODE_TYPE": "dc2.large", "DB_PORT": "80"}, "dwh.cfg: [CLUSTER] DB_PORT = 80 is not a port Redshift accepts "
+     "for dc2 nodes - use 1150-65535"),
+    ({"DB_USER": "public"}, "dwh.cfg: [CLUSTER] DB_USER = public is not a valid master user name - use 1-128 "
+     "lowercase letters, digits or _+.@-, starting with a letter (not 'public')"),
+    ({"DB_NAME": "Sparkify"}, "dwh.cfg: [CLUSTER] DB_NAME = Sparkify is not a valid database name - use 1-64 "
+     "lowercase letters, digits or underscores, starting with a letter"),
+    ({"REGION": "oregon"}, "dwh.cfg: [CLUSTER] REGION = oregon is not an AWS region - use a region code such as "
+     "us-west-2"),
+    ({"IAM_ROLE_NAME": "my role"}, "dwh.cfg: [CLUSTER] IAM_ROLE_NAME = my role is not a valid IAM role name - use "
+     "up to 64 letters, digits and +=,.@_-"),
+    ({"LOG_DATA": "data/sample/log_data"}, "dwh.cfg: [S3] LOG_DATA = data/sample/log_data is not an s3:// URI - "
+     "the cluster reads from S3; use s3://bucket/prefix"),
+    ({"SONG_DATA": "s3://sparkify-test-input/song_data/*"}, "dwh.cfg: [S3] SONG_DATA = "
+     "s3://sparkify-test-input/song_data/* contains * or ? - use a plain prefix (IAM would read them as wildcards)"),
+]
+
+
+@pytest.mark.parametrize("values,message", REFUSED, ids=[msg.split(" = ")[0][9:] for _, msg in REFUSED])
+def test_setting_redshift_would_refuse_is_named_with_its_fix(tmp_path, values, message):
+    with pytest.raises(ConfigError) as caught:
+        read_all(write_cfg(tmp_path, **values))
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "identifier", ["Sparkify", "1sparkify", "sparkify--dwh", "sparkify-", "sparkify_dwh", "s" * 64]
+)
+def test_identifier_must_follow_redshift_naming_rule(tmp_path, identifier):
+    with pytest.raises(ConfigError) as caught:
+        read_all(write_cfg(tmp_path, IDENTIFIER=identifier))
+    assert str(caught.value) == (
+        f"dwh.cfg: [CLUSTER] IDENTIFIER = {identifier} is not a valid cluster identifier - use 1-63 lowercase "
+        "letters, digits or hyphens, starting with a letter, without '--' or a hyphen at the end"
+    )
+
+
+def test_single_node_cluster_with_one_node_is_fine(tmp_path):
+    _, spec, _ = read_all(write_cfg(tmp_path, CLUSTER_TYPE="single-node", NUM_NODES="1", NODE_TYPE="ra3.xlplus"))
+    assert (spec.cluster_type, spec.num_nodes) == ("single-node", 1)
+
+
+@pytest.mark.parametrize(
+    "password,problem",
+    [
+        ("Sh0rtPw", "it must be 8 to 64 characters long"),
+        ("Aa1" + "a" * 62, "it must be 8 to 64 characters long"),
+        ("lowercase1only", "it needs an uppercase letter"),
+        ("UPPERCASE1ONLY", "it needs a lowercase letter"),
+        ("NoDigitsAtAll", "it needs a digit"),
+        ("Has Space1", "it may use printable ASCII only, without ' \" \\ / @ or spaces"),
+        ("Quote'Pass1", "it may use printable ASCII only, without ' \" \\ / @ or spaces"),
+        ('Double"Pass1', "it may use printable ASCII only, without ' \" \\ / @ or spaces"),
+        ("Back\\slash1A", "it may use printable ASCII only, without ' \" \\ / @ or spaces"),
+        ("Slash/Pass1", "it may use printable ASCII only, without ' \" \\ / @ or spaces"),
+        ("At@Pass1word", "it may use printable ASCII only, without ' \" \\ / @ or spaces"),
+        ("Ünïcode1pass", "it may use printable ASCII only, without ' \" \\ / @ or spaces"),
+        ("Tab\tPass1", "it may use printable ASCII only, without ' \" \\ / @ or spaces"),
+    ],
+)
+def test_weak_password_is_refused_with_the_rule_it_breaks(password, problem):
+    assert settings.password_problem(password) == problem
+
+
+def test_refused_password_message_says_what_to_do_without_showing_it():
+    with pytest.raises(ConfigError) as caught:
+        settings.check_password("lowercase1only")
+    assert str(caught.value) == (
+        "DWH_DB_PASSWORD does not meet Redshift's password rules: it needs an uppercase letter - change it in "
+        "the environment or .env, or remove it and setup_cluster.py generates one"
+    )
+    assert "lowercase1only" not in str(caught.value)
+
+
+def test_good_passwords_pass():
+    assert settings.password_problem(PASSWORD) is None
+    assert settings.password_problem("Aa1" + "!#$%&()*+,-.:;<=>?[]^_`{|}~" + "b" * 5) is None
+
+
+def test_generated_passwords_meet_redshift_rules_and_differ():
+    generated = {settings.generate_password() for _ in range(200)}
+    assert len(generated) == 200
+    assert all(len(p) == 32 and settings.password_problem(p) is None for p in generated)
+
+
+# ------------------------------------------------------------------ IAM policy
+
+
+def test_role_may_list_and_get_only_the_configured_prefixes(tmp_path):
+    _, _, locations = read_all(write_cfg(tmp_path))
+    assert iam.read_policy(locations) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListSparkifyTestInput",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": "arn:aws:s3:::sparkify-test-input",
+                "Condition": {"StringLike": {"s3:prefix": ["log_data*", "song_data*", "log_json_path.json*"]}},
+            },
+            {
+                "Sid": "ReadInputs",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": [
+                    "arn:aws:s3:::sparkify-test-input/log_data*",
+                    "arn:aws:s3:::sparkify-test-input/song_data*",
+                    "arn:aws:s3:::sparkify-test-input/log_json_path.json*",
+                ],
+            },
+        ],
+    }
+
+
+def test_policy_covers_each_bucket_and_a_whole_bucket_location_needs_no_condition(tmp_path):
+    path = write_cfg(tmp_path, LOG_DATA="s3://events-bucket", LOG_JSONPATH="s3://paths.bucket/log_json_path.json")
+    policy = iam.read_policy(read_all(path)[2])
+    listings = {s["Resource"]: s.get("Condition") for s in policy["Statement"] if s["Action"] == "s3:ListBucket"}
+    assert listings == {
+        "arn:aws:s3:::events-bucket": None,
+        "arn:aws:s3:::paths.bucket": {"StringLike": {"s3:prefix": ["log_json_path.json*"]}},
+        "arn:aws:s3:::sparkify-test-input": {"StringLike": {"s3:prefix": ["song_data*"]}},
+    }
+    assert policy["Statement"][-1]["Resource"] == [
+        "arn:aws:s3:::events-bucket/*",
+        "arn:aws:s3:::paths.bucket/log_json_path.json*",
+        "arn:aws:s3:::sparkify-test-input/song_data*",
+    ]
+    actions = {s["Action"] for s in policy["Statement"]}
+    assert actions == {"s3:ListBucket", "s3:GetObject"}
+
+
+# ------------------------------------------------------------------ dwh.cfg write-back
+
+
+def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert len(old) == len(new)
+    return [(a, b) for a, b in zip(old, new) if a != b]
+
+
+def test_write_back_changes_only_host_and_arn_lines_of_the_example(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    shutil.copy(EXAMPLE, path)
+    before = path.read_bytes().decode()
+    assert files.set_config_values(path, {("CLUSTER", "HOST"): "h.example.com", ("IAM_ROLE", "ARN"): "arn:x"})
+    assert changed_lines(before, path.read_bytes().decode()) == [
+        ("HOST =\n", "HOST = h.example.com\n"),
+        ("ARN =\n", "ARN = arn:x\n"),
+    ]
+
+
+def test_write_back_keeps_spacing_and_inline_comment(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    path.write_text("[CLUSTER]\nHOST   =  old.example.com  # setup_cluster.py writes this\nDB_PORT = 5439\n")
+    files.set_config_values(path, {("CLUSTER", "HOST"): "new.example.com"})
+    assert path.read_text() == "[CLUSTER]\nHOST   =  new.example.com  # setup_cluster.py writes this\nDB_PORT = 5439\n"
+
+
+def test_write_back_adds_a_missing_key_at_the_end_of_its_section(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    path.write_text("[CLUSTER]\nDB_PORT = 5439\n\n# About S3.\n[S3]\nLOG_DATA = s3://b/l\n")
+    files.set_config_values(path, {("CLUSTER", "HOST"): "h"})
+    assert path.read_text() == "[CLUSTER]\nDB_PORT = 5439\nHOST = h\n\n# About S3.\n[S3]\nLOG_DATA = s3://b/l\n"
+
+
+def test_write_back_adds_a_missing_section_at_the_end(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    path.write_text("[CLUSTER]\nHOST = h")  # no newline at the end
+    files.set_config_values(path, {("CLUSTER", "HOST"): "h", ("IAM_ROLE", "ARN"): "arn:x"})
+    assert path.read_text() == "[CLUSTER]\nHOST = h\n\n[IAM_ROLE]\nARN = arn:x\n"
+
+
+def test_write_back_keeps_windows_line_endings(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    path.write_bytes(b"; comment\r\n[CLUSTER]\r\nHOST =\r\n[IAM_ROLE]\r\nARN =\r\n")
+    files.set_config_values(path, {("CLUSTER", "HOST"): "h", ("IAM_ROLE", "ARN"): "a"})
+    assert path.read_bytes() == b"; comment\r\n[CLUSTER]\r\nHOST = h\r\n[IAM_ROLE]\r\nARN = a\r\n"
+
+
+def test_write_back_with_nothing_new_leaves_the_file_alone(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    path.write_text("[CLUSTER]\nHOST = h\n[IAM_ROLE]\nARN = a\n")
+    before = os.stat(path)
+    assert not files.set_config_values(path, {("CLUSTER", "HOST"): "h", ("IAM_ROLE", "ARN"): "a"})
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_write_back_is_atomic_and_keeps_permissions(tmp_path):
+    path = tmp_path / "dwh.cfg"
+    path.write_text("[CLUSTER]\nHOST =\n")
+    path.chmod(0o640)
+    files.set_config_values(path, {("CLUSTER", "HOST"): "h"})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dwh.cfg"]  # no temporary file left
+
+
+def test_new_env_file_holds_the_password_for_its_owner_only(tmp_path):
+    env = tmp_path / ".env"
+    files.save_password(env, "Generated1Password")
+    assert env.read_text() == files.ENV_HEADER + "DWH_DB_PASSWORD=Generated1Password\n"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+
+
+def test_existing_env_file_keeps_its_lines_and_gets_the_password(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("AWS_PROFILE=sparkify\nDWH_DB_PASSWORD=\nOTHER=1")
+    env.chmod(0o644)
+    files.save_password(env, "Generated1Password")
+    assert env.read_text() == "AWS_PROFILE=sparkify\nDWH_DB_PASSWORD=Generated1Password\nOTHER=1"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+
+
+# ------------------------------------------------------------------ error lines
+
+
+def client_error(code: str, message: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+@pytest.mark.parametrize(
+    "raised,message",
+    [
+        (NoCredentialsError(), NO_CREDENTIALS),
+        (
+            client_error("AccessDenied", "User: arn:aws:iam::1:user/x is not authorized", "CreateRole"),
+            "cannot create IAM role r: access denied (CreateRole) - use AWS credentials whose policy allows "
+            "CreateRole, or ask your AWS administrator for it",
+        ),
+        (
+            client_error("InvalidClientTokenId", "The security token included in the request is invalid.", "GetRole"),
+            "cannot create IAM role r: AWS rejected the credentials (InvalidClientTokenId) - check AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys)",
+        ),
+        (
+            client_error("LimitExceeded", "Cannot exceed quota for RolesPerAccount: 1000.", "CreateRole"),
+            "cannot create IAM role r: quota exceeded (LimitExceeded: Cannot exceed quota for RolesPerAccount: 1000) "
+            "- delete unused resources or request a higher quota in the Service Quotas console, or ask for "
+            "fewer/smaller nodes",
+        ),
+        (
+            client_error("MalformedPolicyDocument", "Invalid principal in policy\nline two", "CreateRole"),
+            "cannot create IAM role r: AWS refused the request (MalformedPolicyDocument: Invalid principal in "
+            "policy) - fix the matching setting in dwh.cfg",
+        ),
+        (
+            EndpointConnectionError(endpoint_url="http://127.0.0.1:5000/"),
+            "cannot create IAM role r: cannot reach http://127.0.0.1:5000/ - check the network, the region, or "
+            "AWS_ENDPOINT_URL",
+        ),
+    ],
+)
+def test_aws_failure_becomes_one_line_saying_what_to_do(raised, message):
+    with pytest.raises(AwsError) as caught:
+        with aws_call("create IAM role r"):
+            raise raised
+    assert str(caught.value) == message
+
+
+def test_refused_upload_is_one_line_too():
+    with pytest.raises(AwsError) as caught:
+        with aws_call("upload a.json to s3://b/a.json"):
+            try:
+                raise client_error("AccessDenied", "Access Denied", "PutObject")
+            except ClientError as exc:
+                raise S3UploadFailedError(f"Failed to upload a.json to b/a.json: {exc}")
+    assert str(caught.value) == (
+        "cannot upload a.json to s3://b/a.json: access denied (PutObject) - use AWS credentials whose policy "
+        "allows PutObject, or ask your AWS administrator for it"
+    )
+
+
+def test_endpoint_url_without_scheme_is_named(aws, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "127.0.0.1:5000")
+    with pytest.raises(AwsError) as caught:
+        Clients("us-west-2").get("iam")
+    assert str(caught.value) == (
+        "cannot connect to AWS iam: Invalid endpoint: 127.0.0.1:5000 - check AWS_ENDPOINT_URL (e.g. http://127.0.0.1:5000)"
+    )
+
+
+# ------------------------------------------------------------------ S3 reads (DuckDB engine)
+
+
+def put(account, key: str, body: bytes = b"{}\n", bucket: str = BUCKET) -> None:
+    if bucket not in account.buckets():
+        account.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    account.s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def test_download_prefix_fetches_every_json_under_it_across_pages(aws, tmp_path, monkeypatch):
+    monkeypatch.setattr(s3, "LIST_PAGE_SIZE", 2)  # five objects -> three pages
+    put(aws, "song_data/A/B/C/TRABC1.json", b'{"song_id": "1"}')
+    put(aws, "song_data/A/B/D/TRABD2.json", b'{"song_id": "2"}')
+    put(aws, "song_data/A/B/C/TRABC3.json", b'{"song_id": "3"}')
+    put(aws, "song_data/README.txt", b"not json")
+    put(aws, "log_data/2018/11/e.json")
+    calls = []
+    dest = tmp_path / "cache"
+    paths = download_prefix(f"s3://{BUCKET}/song_data", dest, progress=lambda done, total: calls.append((done, total)))
+    assert paths == [dest / "A/B/C/TRABC1.json", dest / "A/B/C/TRABC3.json", dest / "A/B/D/TRABD2.json"]
+    assert [p.read_bytes() for p in paths] == [b'{"song_id": "1"}', b'{"song_id": "3"}', b'{"song_id": "2"}']
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
+        "A/B/C/TRABC1.json", "A/B/C/TRABC3.json", "A/B/D/TRABD2.json",
+    ]
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_download_prefix_of_a_missing_bucket_names_the_uri(aws, tmp_path):
+    with pytest.raises(InputError) as caught:
+        download_prefix("s3://no-such-bucket/song_data", tmp_path)
+    assert str(caught.value) == (
+        "bucket no-such-bucket not found (s3://no-such-bucket/song_data) - check the s3:// path in [S3] of dwh.cfg"
+    )
+
+
+def test_download_prefix_with_nothing_under_it_names_the_uri(aws, tmp_path):
+    put(aws, "song_data/A/readme.txt", b"x")
+    with pytest.raises(InputError) as caught:
+        download_prefix(f"s3://{BUCKET}/song_data", tmp_path)
+    assert str(caught.value) == f"no .json files under s3://{BUCKET}/song_data - check the s3:// path in [S3] of dwh.cfg"
+
+
+def test_download_prefix_refuses_a_local_path(tmp_path):
+    with pytest.raises(InputError) as caught:
+        download_prefix("data/sample/song_data", tmp_path)
+    assert str(caught.value) == "data/sample/song_data is not an s3:// URI - use s3://bucket/prefix"
+
+
+def test_download_prefix_without_credentials_says_how_to_give_them(aws, tmp_path, monkeypatch):
+    no_credentials(monkeypatch)
+    with pytest.raises(AwsError) as caught:
+        download_prefix(f"s3://{BUCKET}/song_data", tmp_path)
+    assert str(caught.value) == NO_CREDENTIALS
+
+
+def test_download_file_to_a_path_or_into_a_folder(aws, tmp_path):
+    put(aws, "config/log_json_path.json", b'{"jsonpaths": []}')
+    target = download_file(f"s3://{BUCKET}/config/log_json_path.json", tmp_path / "jp.json")
+    assert target == tmp_path / "jp.json" and target.read_bytes() == b'{"jsonpaths": []}'
+    (tmp_path / "dir").mkdir()
+    target = download_file(f"s3://{BUCKET}/config/log_json_path.json", tmp_path / "dir")
+    assert target == tmp_path / "dir" / "log_json_path.json" and target.exists()
+
+
+def test_download_file_that_is_missing_names_it(aws, tmp_path):
+    put(aws, "other.json")
+    with pytest.raises(InputError) as caught:
+        download_file(f"s3://{BUCKET}/log_json_path.json", tmp_path / "jp.json")
+    assert str(caught.value) == f"s3://{BUCKET}/log_json_path.json not found - check the s3:// path in [S3] of dwh.cfg"
+    with pytest.raises(InputError) as caught:
+        download_file("s3://no-such-bucket/log_json_path.json", tmp_path / "jp.json")
+    assert str(caught.value) in (
+        "bucket no-such-bucket not found (s3://no-such-bucket/log_json_path.json) - check the s3:// path in [S3] "
+        "of dwh.cfg",
+        "s3://no-such-bucket/log_json_path.json not found - check the s3:// path in [S3] of dwh.cfg",
+    )
+    assert not (tmp_path / "jp.json").exists()
+
+
+# ------------------------------------------------------------------ security group, waiters
+
+
+def test_ingress_changes_keep_only_the_allowed_cidr():
+    group = {
+        "IpPermissions": [
+            {"IpProtocol": "tcp", "FromPort": 5439, "ToPort": 5439,
+             "IpRanges": [{"CidrIp": "203.0.113.7/32"}, {"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "203.0.113.7/32"}]},
+        ]
+    }
+    add, remove = network.ingress_changes(group, 5439, "203.0.113.7/32")
+    assert add is False
+    assert remove == [
+        {"IpProtocol": "tcp", "FromPort": 5439, "ToPort": 5439,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "203.0.113.7/32"}]},
+    ]
+    assert [network.describe_rule(r) for r in remove] == ["tcp 5439 from 0.0.0.0/0, ::/0", "tcp 22 from 203.0.113.7/32"]
+    assert network.ingress_changes({}, 5439, "203.0.113.7/32") == (True, [])
+
+
+class BusyEc2:
+    """delete_security_group answers DependencyViolation `busy` times, then succeeds."""
+
+    def __init__(self, busy: int):
+        self.busy = busy
+        self.calls = 0
+
+    def delete_security_group(self, GroupId):
+        self.calls += 1
+        if self.calls <= self.busy:
+            raise client_error("DependencyViolation", "resource sg-1 has a dependent object", "DeleteSecurityGroup")
+
+
+def test_group_still_in_use_is_retried_a_bounded_number_of_times():
+    ec2 = BusyEc2(busy=2)
+    assert network.delete_group(ec2, "sg-1", "x-sg", attempts=3, delay=0)
+    assert ec2.calls == 3
+    ec2 = BusyEc2(busy=5)
+    with pytest.raises(AwsError) as caught:
+        network.delete_group(ec2, "sg-1", "x-sg", attempts=3, delay=0)
+    assert ec2.calls == 3
+    assert str(caught.value) == (
+        "cannot delete security group x-sg (sg-1): still in use after 3 tries - wait a few minutes for AWS to "
+        "release the cluster's network interfaces, then re-run clean_redshift.py"
+    )
+
+
+def make_cluster(account, status: str | None = None) -> None:
+    account.redshift.create_cluster(
+        ClusterIdentifier=IDENTIFIER, NodeType="ra3.large", MasterUsername="sparkify_admin",
+        MasterUserPassword=PASSWORD, ClusterType="single-node",
+    )
+    if status:
+        account.moto_cluster().status = status
+
+
+def test_waiter_gives_up_after_the_bounded_time_with_a_progress_line(aws, caplog):
+    make_cluster(aws, status="creating")
+    caplog.set_level(logging.INFO, logger="sparkify")
+    with pytest.raises(AwsError) as caught:
+        clusters.wait_until_available(aws.redshift, IDENTIFIER, minutes=0.001, delay=0.01)
+    assert str(caught.value) == (
+        "cluster sparkify-test is still creating after 0.001 min - it exists and is billed; re-run "
+        "setup_cluster.py to keep waiting (--wait-minutes N), or clean_redshift.py to delete it"
+    )
+    progress = [r.getMessage() for r in caplog.records if "elapsed" in r.getMessage()]
+    assert len(progress) == 6
+    assert progress[0] == "  cluster sparkify-test: creating (0m 00s elapsed)"
+
+
+def test_waiter_stops_when_the_cluster_starts_deleting(aws):
+    make_cluster(aws, status="deleting")
+    with pytest.raises(AwsError) as caught:
+        clusters.wait_until_available(aws.redshift, IDENTIFIER, minutes=1, delay=0.01)
+    assert str(caught.value) == (
+        "cluster sparkify-test became deleting while waiting for it to be available - check it in the Redshift "
+        "console, then re-run setup_cluster.py or clean_redshift.py"
+    )
+
+
+def test_waiting_for_deletion_returns_once_the_cluster_is_gone(aws):
+    make_cluster(aws)
+    assert clusters.delete(aws.redshift, IDENTIFIER, final_snapshot=None)
+    clusters.wait_until_deleted(aws.redshift, IDENTIFIER, minutes=1, delay=0.01)
+    assert aws.clusters() == []
+    assert clusters.delete(aws.redshift, IDENTIFIER, final_snapshot=None) is False

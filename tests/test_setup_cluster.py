@@ -1,0 +1,480 @@
+"""setup_cluster.py against moto: what a user relies on after running it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+
+import pytest
+import setup_cluster
+from aws_helpers import (  # noqa: F401
+    BUCKET,
+    GROUP,
+    IDENTIFIER,
+    PASSWORD,
+    ROLE,
+    ROLE_ARN,
+    UPLOADED_KEYS,
+    answer,
+    aws,
+    config_text,
+    invoke,
+    no_credentials,
+    sample_folder,
+    write_cfg,
+)
+from moto.redshift.exceptions import RedshiftClientError
+from moto.redshift.models import RedshiftBackend
+
+from sparkify.aws import iam, settings
+from sparkify.aws.files import ENV_HEADER
+from sparkify.config import PASSWORD_ENV_VAR, PROJECT_DIR, SAMPLE_DIR
+
+NO_CREDENTIALS = (
+    "error: no AWS credentials found - set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or put them in .env"
+)
+
+
+def setup(capsys, config, *args):
+    return invoke(capsys, setup_cluster, "--config", config, *args)
+
+
+def host_and_arn_lines(before: str, after: str) -> list[str]:
+    """The lines that differ; asserts nothing else moved."""
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert len(old) == len(new)
+    return [b for a, b in zip(old, new) if a != b]
+
+
+def ingress(account) -> list[dict]:
+    return account.groups()[0]["IpPermissions"]
+
+
+def port_open_to(account) -> list[str]:
+    return [r["CidrIp"] for p in ingress(account) for r in p["IpRanges"] if p["FromPort"] == p["ToPort"] == 5439]
+
+
+# ------------------------------------------------------------------ the full run
+
+
+def test_setup_creates_role_group_and_encrypted_cluster_then_writes_host_and_arn(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    default_group_before = aws.default_group()
+    result = setup(capsys, config, "--yes")
+    assert result.code == 0, result.err
+
+    cluster = aws.cluster()
+    group = aws.groups()[0]
+    assert cluster["Encrypted"] is True
+    assert cluster["PubliclyAccessible"] is True
+    assert (cluster["NodeType"], cluster["NumberOfNodes"]) == ("ra3.large", 2)
+    assert (cluster["DBName"], cluster["MasterUsername"], cluster["Endpoint"]["Port"]) == ("sparkify", "sparkify_admin", 5439)
+    assert [r["IamRoleArn"] for r in cluster["IamRoles"]] == [ROLE_ARN]
+    assert [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]] == [group["GroupId"]]
+    assert aws.moto_cluster().master_user_password == PASSWORD
+    assert aws.default_group() == default_group_before  # the account's default group is never modified
+
+    host = cluster["Endpoint"]["Address"]
+    assert host_and_arn_lines(config_text(), config.read_text()) == [f"HOST = {host}\n", f"ARN = {ROLE_ARN}\n"]
+    assert result.out.splitlines() == [
+        f"cluster {IDENTIFIER} is available at {host}:5439 - 2 x ra3.large in us-west-2, encrypted",
+        f"IAM role {ROLE} ({ROLE_ARN}) may read only s3://{BUCKET}/log_data, s3://{BUCKET}/song_data, "
+        f"s3://{BUCKET}/log_json_path.json",
+        f"port 5439 is open to 203.0.113.7/32 only (security group {GROUP}, {group['GroupId']})",
+        "done: 6 change(s); dwh.cfg has HOST and ARN",
+        "next: python create_tables.py && python etl.py",
+    ]
+    assert "waiting for cluster sparkify-test to become available (up to 30 min, checking every 0.01 s)" in result.err
+
+
+def test_role_is_trusted_by_redshift_only_and_reads_only_the_s3_inputs(aws, tmp_path, capsys):
+    assert setup(capsys, write_cfg(tmp_path), "--yes").code == 0
+    role = aws.iam.get_role(RoleName=ROLE)["Role"]
+    assert role["AssumeRolePolicyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    assert aws.iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == ["sparkify-s3-read"]
+    assert aws.iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
+    policy = aws.iam.get_role_policy(RoleName=ROLE, PolicyName="sparkify-s3-read")["PolicyDocument"]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    assert policy["Statement"] == [
+        {
+            "Sid": "ListSparkifyTestInput",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{BUCKET}",
+            "Condition": {"StringLike": {"s3:prefix": ["log_data*", "song_data*", "log_json_path.json*"]}},
+        },
+        {
+            "Sid": "ReadInputs",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [
+                f"arn:aws:s3:::{BUCKET}/log_data*",
+                f"arn:aws:s3:::{BUCKET}/song_data*",
+                f"arn:aws:s3:::{BUCKET}/log_json_path.json*",
+            ],
+        },
+    ]
+
+
+def test_port_is_open_to_allowed_cidr_only_in_the_projects_own_group(aws, tmp_path, capsys):
+    assert setup(capsys, write_cfg(tmp_path), "--yes").code == 0
+    group = aws.groups()[0]
+    assert group["VpcId"] == aws.default_vpc()
+    assert {"Key": "sparkify:cluster", "Value": IDENTIFIER} in group["Tags"]
+    assert [(p["IpProtocol"], p["FromPort"], p["ToPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in ingress(aws)] == [
+        ("tcp", 5439, 5439, ["203.0.113.7/32"])
+    ]
+
+
+def test_setup_on_a_copy_of_the_example_config_changes_only_host_and_arn(aws, tmp_path, capsys):
+    config = tmp_path / "dwh.cfg"
+    shutil.copy(PROJECT_DIR / "dwh.cfg.example", config)
+    before = config.read_text()
+    result = setup(capsys, config, "--yes")
+    assert result.code == 0, result.err
+    parser = settings.read_file(config)
+    names = settings.read_names(parser, config)
+    host = aws.cluster(names.identifier)["Endpoint"]["Address"]
+    arn = aws.iam.get_role(RoleName=names.role_name)["Role"]["Arn"]
+    assert host_and_arn_lines(before, config.read_text()) == [f"HOST = {host}\n", f"ARN = {arn}\n"]
+
+
+# ------------------------------------------------------------------ re-runs and dry runs
+
+
+def test_second_run_changes_nothing_asks_nothing_and_exits_0(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    assert setup(capsys, config, "--yes").code == 0
+    written = config.read_bytes()
+    mtime = config.stat().st_mtime_ns
+    result = setup(capsys, config)  # no --yes and no answer on stdin: it must not need one
+    assert result.code == 0, result.err
+    assert "nothing to change: everything already exists and dwh.cfg has HOST and ARN" in result.out.splitlines()
+    assert "Type 'yes'" not in result.err
+    assert config.read_bytes() == written and config.stat().st_mtime_ns == mtime
+    assert len(aws.clusters()) == 1 and port_open_to(aws) == ["203.0.113.7/32"]
+
+
+def test_dry_run_prints_every_action_and_touches_nothing(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    config = write_cfg(tmp_path)
+    data = sample_folder(tmp_path / "sample")
+    result = setup(capsys, config, "--dry-run", "--upload-data", data)
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        f"would create IAM role {ROLE}, trusted by redshift.amazonaws.com",
+        f"would give IAM role {ROLE} the policy sparkify-s3-read: list and read s3://{BUCKET}/log_data, "
+        f"s3://{BUCKET}/song_data, s3://{BUCKET}/log_json_path.json, nothing else",
+        f"would create security group {GROUP} in the default VPC {aws.default_vpc()}",
+        f"would allow tcp 5439 from 203.0.113.7/32 in security group {GROUP}",
+        f"would create private bucket {BUCKET} in us-west-2",
+        f"would upload 1 file(s) (18 bytes) from {data}/song_data to s3://{BUCKET}/song_data",
+        f"would upload 1 file(s) (21 bytes) from {data}/log_data to s3://{BUCKET}/log_data",
+        f"would upload 1 file(s) (28 bytes) from {data}/log_json_path.json to s3://{BUCKET}/log_json_path.json",
+        f"would generate a master password and save it to {tmp_path}/.env as DWH_DB_PASSWORD",
+        f"would create cluster {IDENTIFIER}: 2 x ra3.large in us-west-2, encrypted, role {ROLE}, security group {GROUP}",
+        f"would wait up to 30 min for cluster {IDENTIFIER} to be available",
+        f"would write HOST and ARN into {config}",
+        "dry run: 11 action(s) above would be taken; nothing was changed",
+    ]
+    assert aws.nothing_exists()
+    assert config.read_text() == config_text()
+    assert not (tmp_path / ".env").exists()
+
+
+def test_dry_run_after_setup_has_nothing_to_do(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    assert setup(capsys, config, "--yes").code == 0
+    result = setup(capsys, config, "--dry-run")
+    assert (result.code, result.out) == (0, "dry run: nothing to do - everything already exists as dwh.cfg describes\n")
+
+
+# ------------------------------------------------------------------ confirmation and --allow-anywhere
+
+
+QUESTION = (
+    "Create Redshift cluster sparkify-test: 2 x ra3.large in us-west-2, encrypted, port 5439 open to "
+    "203.0.113.7/32? It is billed by the hour until clean_redshift.py deletes it."
+)
+
+
+def test_declining_the_confirmation_creates_nothing(aws, tmp_path, capsys, monkeypatch):
+    answer(monkeypatch, "no")
+    result = setup(capsys, write_cfg(tmp_path))
+    assert result.code == 1
+    assert result.err == f"{QUESTION}\nType 'yes' to continue: error: not confirmed - nothing was created (answer yes, or pass --yes)\n"
+    assert aws.nothing_exists()
+
+
+def test_no_answer_at_all_counts_as_no(aws, tmp_path, capsys):
+    result = setup(capsys, write_cfg(tmp_path))  # stdin is empty, as in a pipeline without --yes
+    assert (result.code, result.error) == (1, "Type 'yes' to continue: error: not confirmed - nothing was created (answer yes, or pass --yes)")
+    assert aws.nothing_exists()
+
+
+def test_answering_yes_creates_the_cluster(aws, tmp_path, capsys, monkeypatch):
+    answer(monkeypatch, "yes")
+    result = setup(capsys, write_cfg(tmp_path))
+    assert result.code == 0, result.err
+    assert result.err.startswith(QUESTION)
+    assert aws.cluster()["ClusterStatus"] == "available"
+
+
+def test_port_open_to_the_whole_internet_is_refused_without_allow_anywhere(aws, tmp_path, capsys):
+    result = setup(capsys, write_cfg(tmp_path, ALLOWED_CIDR="0.0.0.0/0"), "--yes")
+    assert (result.code, result.err) == (
+        1,
+        "error: dwh.cfg: [CLUSTER] ALLOWED_CIDR = 0.0.0.0/0 opens port 5439 to the whole internet - set your own "
+        "address as a /32 (e.g. 203.0.113.7/32), or pass --allow-anywhere\n",
+    )
+    assert aws.nothing_exists()
+
+
+def test_allow_anywhere_opens_the_port_with_a_loud_warning(aws, tmp_path, capsys):
+    result = setup(capsys, write_cfg(tmp_path, ALLOWED_CIDR="0.0.0.0/0"), "--yes", "--allow-anywhere")
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0] == (
+        "WARNING: --allow-anywhere: port 5439 of cluster sparkify-test will accept connections from ANY address "
+        "(0.0.0.0/0); anyone on the internet can try passwords against it. Prefer your own address/32."
+    )
+    assert port_open_to(aws) == ["0.0.0.0/0"]
+
+
+def test_new_allowed_cidr_replaces_the_old_rule(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    assert setup(capsys, config, "--yes").code == 0
+    config.write_text(config.read_text().replace("203.0.113.7/32", "198.51.100.4/32"))
+    result = setup(capsys, config)
+    assert result.code == 0, result.err
+    assert port_open_to(aws) == ["198.51.100.4/32"]
+    assert f"Remove rule 'tcp 5439 from 203.0.113.7/32' from security group {GROUP} ..." in result.err.splitlines()
+
+
+# ------------------------------------------------------------------ credentials and passwords
+
+
+def test_missing_credentials_is_one_line_and_creates_nothing(aws, tmp_path, capsys, monkeypatch):
+    no_credentials(monkeypatch)
+    result = setup(capsys, write_cfg(tmp_path), "--yes")
+    assert (result.code, result.err) == (1, NO_CREDENTIALS + "\n")
+    assert aws.nothing_exists()
+
+
+def test_credentials_can_come_from_env_file_beside_the_config(aws, tmp_path, capsys, monkeypatch):
+    no_credentials(monkeypatch)
+    (tmp_path / ".env").write_text("AWS_ACCESS_KEY_ID=testing\nAWS_SECRET_ACCESS_KEY=testing\n")
+    result = setup(capsys, write_cfg(tmp_path), "--yes")
+    assert result.code == 0, result.err
+    assert len(aws.clusters()) == 1
+
+
+def test_missing_password_is_generated_into_env_file_for_owner_only_and_never_shown(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    (tmp_path / ".env").write_text("# mine\nAWS_DEFAULT_REGION=us-west-2\n")
+    result = setup(capsys, write_cfg(tmp_path), "--yes")
+    assert result.code == 0, result.err
+    env = tmp_path / ".env"
+    lines = env.read_text().splitlines()
+    assert lines[:2] == ["# mine", "AWS_DEFAULT_REGION=us-west-2"]
+    assert len(lines) == 3 and lines[2].startswith("DWH_DB_PASSWORD=")
+    password = lines[2].split("=", 1)[1]
+    assert settings.password_problem(password) is None
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert aws.moto_cluster().master_user_password == password
+    assert f"saved a new master password to {env} (mode 0600); it is not shown here" in result.err.splitlines()
+    assert password not in result.out + result.err
+
+
+def test_new_env_file_gets_a_header_saying_it_is_secret(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    assert setup(capsys, write_cfg(tmp_path), "--yes").code == 0
+    assert (tmp_path / ".env").read_text().startswith(ENV_HEADER)
+
+
+def test_password_in_env_file_is_used_and_not_regenerated(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    (tmp_path / ".env").write_text("DWH_DB_PASSWORD=From-dotenv-Passw0rd\n")
+    assert setup(capsys, write_cfg(tmp_path), "--yes").code == 0
+    assert aws.moto_cluster().master_user_password == "From-dotenv-Passw0rd"
+    assert (tmp_path / ".env").read_text() == "DWH_DB_PASSWORD=From-dotenv-Passw0rd\n"
+
+
+# ------------------------------------------------------------------ what moto would accept but Redshift refuses
+
+
+@pytest.mark.parametrize(
+    "values,password,message",
+    [
+        ({"NODE_TYPE": "dc1.large"}, PASSWORD, "error: dwh.cfg: [CLUSTER] NODE_TYPE = dc1.large is not a current node "
+         "type - use one of ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge, dc2.large, dc2.8xlarge"),
+        ({"NUM_NODES": "1"}, PASSWORD, "error: dwh.cfg: [CLUSTER] NUM_NODES = 1 is too few for CLUSTER_TYPE = "
+         "multi-node - use 2 or more, or CLUSTER_TYPE = single-node"),
+        ({}, "password", "error: DWH_DB_PASSWORD does not meet Redshift's password rules: it needs an uppercase "
+         "letter - change it in the environment or .env, or remove it and setup_cluster.py generates one"),
+    ],
+    ids=["node-type", "multi-node-count", "weak-password"],
+)
+def test_values_redshift_refuses_are_caught_before_any_aws_call(aws, tmp_path, capsys, monkeypatch, values, password, message):
+    monkeypatch.setenv(PASSWORD_ENV_VAR, password)
+    result = setup(capsys, write_cfg(tmp_path, **values), "--yes")
+    assert (result.code, result.err) == (1, message + "\n")
+    assert aws.nothing_exists()
+
+
+# ------------------------------------------------------------------ failures half way
+
+
+def refuse_cluster(monkeypatch):
+    def refuse(self, **kwargs):
+        raise RedshiftClientError(
+            "ClusterQuotaExceeded", "The request would exceed the allowed number of clusters for this account."
+        )
+
+    monkeypatch.setattr(RedshiftBackend, "create_cluster", refuse)
+
+
+def test_refused_cluster_reports_what_exists_now_and_a_rerun_finishes(aws, tmp_path, capsys, monkeypatch):
+    config = write_cfg(tmp_path)
+    with monkeypatch.context() as patch:
+        refuse_cluster(patch)
+        result = setup(capsys, config, "--yes")
+    group_id = aws.groups()[0]["GroupId"]
+    assert result.code == 1
+    assert result.error == (
+        "error: cannot create cluster sparkify-test: quota exceeded (ClusterQuotaExceeded: The request would exceed "
+        "the allowed number of clusters for this account) - delete unused resources or request a higher quota in "
+        f"the Service Quotas console, or ask for fewer/smaller nodes; exists now: IAM role {ROLE}, security group "
+        f"{GROUP} ({group_id}) - fix the cause and re-run setup_cluster.py, or remove them with clean_redshift.py"
+    )
+    assert "Traceback" not in result.err
+    assert aws.role_names() == [ROLE] and aws.clusters() == []
+    assert config.read_text() == config_text()  # nothing to write back yet
+
+    result = setup(capsys, config, "--yes")
+    assert result.code == 0, result.err
+    assert aws.cluster()["ClusterStatus"] == "available"
+    assert len(aws.groups()) == 1 and aws.role_names() == [ROLE]
+
+
+def test_waiter_timeout_says_the_cluster_exists_and_is_billed(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    assert setup(capsys, config, "--yes").code == 0
+    aws.moto_cluster().status = "modifying"
+    result = setup(capsys, config, "--wait-minutes", "0.001")
+    group_id = aws.groups()[0]["GroupId"]
+    assert result.code == 1
+    assert result.error == (
+        "error: cluster sparkify-test is still modifying after 0.001 min - it exists and is billed; re-run "
+        "setup_cluster.py to keep waiting (--wait-minutes N), or clean_redshift.py to delete it; exists now: "
+        f"cluster sparkify-test (modifying), IAM role {ROLE}, security group {GROUP} ({group_id}) - fix the cause "
+        "and re-run setup_cluster.py, or remove them with clean_redshift.py"
+    )
+    assert "  cluster sparkify-test: modifying (0m 00s elapsed)" in result.err.splitlines()
+
+
+def test_existing_cluster_that_differs_from_config_is_left_alone_with_a_warning(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    assert setup(capsys, config, "--yes").code == 0
+    config.write_text(config.read_text().replace("NODE_TYPE = ra3.large", "NODE_TYPE = ra3.xlplus"))
+    result = setup(capsys, config)
+    assert result.code == 0, result.err
+    assert (
+        "cluster sparkify-test exists but it has 2 x ra3.large, dwh.cfg asks for 2 x ra3.xlplus - left as it is "
+        "(run clean_redshift.py, then setup_cluster.py, to rebuild it)"
+    ) in result.err.splitlines()
+    assert aws.cluster()["NodeType"] == "ra3.large"
+
+
+def test_group_with_our_name_but_not_ours_is_not_adopted(aws, tmp_path, capsys):
+    aws.ec2.create_security_group(GroupName=GROUP, Description="someone else's", VpcId=aws.default_vpc())
+    result = setup(capsys, write_cfg(tmp_path), "--yes")
+    assert result.code == 1
+    assert result.error == (
+        f"error: security group {GROUP} in {aws.default_vpc()} was not made by setup_cluster.py (no sparkify:cluster "
+        "tag) - delete or rename it, or change IDENTIFIER in [CLUSTER]; exists now: IAM role "
+        f"{ROLE} - fix the cause and re-run setup_cluster.py, or remove them with clean_redshift.py"
+    )
+    assert aws.clusters() == [] and aws.groups()[0]["IpPermissions"] == []
+
+
+def test_role_redshift_cannot_assume_is_refused(aws, tmp_path, capsys):
+    aws.iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}))
+    result = setup(capsys, write_cfg(tmp_path), "--yes")
+    assert (result.code, result.error) == (
+        1,
+        f"error: IAM role {ROLE} exists but Redshift may not assume it - set another IAM_ROLE_NAME in [CLUSTER] or "
+        "let redshift.amazonaws.com assume it",
+    )
+    assert aws.clusters() == []
+    assert aws.iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == []
+
+
+def test_reused_role_with_other_policies_gets_a_warning(aws, tmp_path, capsys):
+    aws.iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(iam.TRUST_POLICY))
+    broad = aws.iam.create_policy(PolicyName="ReadEveryBucket", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    aws.iam.attach_role_policy(RoleName=ROLE, PolicyArn=broad["Policy"]["Arn"])
+    result = setup(capsys, write_cfg(tmp_path), "--yes")
+    assert result.code == 0, result.err
+    assert f"IAM role {ROLE} also has ReadEveryBucket - it may read more than [S3] names" in result.err.splitlines()
+
+
+# ------------------------------------------------------------------ --upload-data
+
+
+def test_upload_data_creates_a_private_bucket_and_uploads_the_json_once(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    data = sample_folder(tmp_path / "sample")
+    result = setup(capsys, config, "--yes", "--upload-data", data)
+    assert result.code == 0, result.err
+    assert aws.keys() == UPLOADED_KEYS  # notes.txt stays home: COPY would read it
+    assert aws.s3.get_object(Bucket=BUCKET, Key="log_json_path.json")["Body"].read() == b'{"jsonpaths": ["$.artist"]}\n'
+    block = aws.s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+
+    result = setup(capsys, config, "--upload-data", data)
+    assert result.code == 0, result.err
+    assert f"{data}/song_data: all 1 file(s) already in s3://{BUCKET}/song_data" in result.err.splitlines()
+    assert "nothing to change: everything already exists and dwh.cfg has HOST and ARN" in result.out
+
+
+def test_upload_data_sends_a_changed_file_again(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    data = sample_folder(tmp_path / "sample")
+    assert setup(capsys, config, "--yes", "--upload-data", data).code == 0
+    (data / "log_json_path.json").write_text('{"jsonpaths": ["$.song"]}\n')
+    result = setup(capsys, config, "--upload-data", data)
+    assert result.code == 0, result.err
+    assert aws.s3.get_object(Bucket=BUCKET, Key="log_json_path.json")["Body"].read() == b'{"jsonpaths": ["$.song"]}\n'
+    assert "done: 1 change(s); dwh.cfg has HOST and ARN" in result.out
+
+
+def test_upload_data_folder_without_song_data_is_refused_before_aws(aws, tmp_path, capsys):
+    data = tmp_path / "empty"
+    data.mkdir()
+    result = setup(capsys, write_cfg(tmp_path), "--yes", "--upload-data", data)
+    assert (result.code, result.err) == (
+        1,
+        f"error: --upload-data {data}: no .json files in song_data/ - give a folder with song_data/, log_data/ and "
+        "log_json_path.json (like data/sample)\n",
+    )
+    assert aws.nothing_exists()
+
+
+def test_upload_data_defaults_to_the_bundled_sample(aws, tmp_path, capsys):
+    result = setup(capsys, write_cfg(tmp_path), "--dry-run", "--upload-data")
+    assert str(SAMPLE_DIR) in result.out + result.err
+
+
+def test_missing_config_file_is_named(aws, tmp_path, capsys):
+    result = setup(capsys, tmp_path / "nope.cfg")
+    assert (result.code, result.err) == (
+        1,
+        f"error: config file {tmp_path}/nope.cfg not found - copy dwh.cfg.example to it, or leave out --config\n",
+    )
