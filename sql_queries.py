@@ -301,10 +301,11 @@ SONGPLAYS_INSERT = """
 INSERT INTO songplays (songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent)
 WITH plays AS (
     -- every NextSong event is one songplay, numbered in a stable order so a
-    -- re-run gives every play the same id
+    -- re-run gives every play the same id (a user plays one song at a time:
+    -- these columns tell any two real plays apart)
     SELECT
         ROW_NUMBER() OVER (
-            ORDER BY ts, session_id, item_in_session, user_id, song, artist, length, level, location, user_agent
+            ORDER BY ts, session_id, item_in_session, user_id, length, song, artist
         ) AS songplay_id,
         {start_time} AS start_time,
         CAST(user_id AS INTEGER) AS user_id,

@@ -197,6 +197,20 @@ def frame_files(paths: Sequence[Path], out, display: dict[Path, str] | None = No
     return empty
 
 
+_SOURCE_KEY = "__sparkify_source_file"
+
+
+def _one_line_object(data: bytes) -> str | None:
+    """The text of a file that is one line holding one non-empty {...}, else None."""
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    if len(text) < 3 or text[0] != "{" or text[-1] != "}" or "\n" in text or text[1:].lstrip().startswith("}"):
+        return None
+    return text
+
+
 def _blank(path: Path) -> bool:
     """An empty file, or one of blank lines only (looked at only when small)."""
     size = path.stat().st_size
@@ -244,7 +258,6 @@ _READ_TYPES = {
     "session_id": "BIGINT",
     "status": "INTEGER",
     "ts": "JSON",
-    "user_id": "JSON",
     "num_songs": "INTEGER",
     "artist_latitude": "DOUBLE",
     "artist_longitude": "DOUBLE",
@@ -264,10 +277,6 @@ def _number(key: str) -> str:
 
 def _missing(key: str) -> str:
     return f"({key} IS NULL OR json_type({key}) = 'NULL')"
-
-
-def _present(key: str) -> str:
-    return f"({key} IS NOT NULL AND json_type({key}) <> 'NULL')"
 
 
 def _text(key: str) -> str:
@@ -309,8 +318,6 @@ class _Spec:
             kind = _READ_TYPES.get(column, "VARCHAR")
             if column == "ts":  # a checked JSON number: epoch milliseconds
                 expr = f"CAST(CAST({key} AS DOUBLE) AS BIGINT)"
-            elif column == "user_id":  # a checked integer, as plain text
-                expr = f"CAST(TRY_CAST(NULLIF({_text(key)}, '') AS INTEGER) AS VARCHAR)"
             elif kind == "JSON":  # a checked id, as text
                 expr = f"NULLIF({_text(key)}, '')"
             elif kind == "VARCHAR":  # like Redshift's EMPTYASNULL BLANKSASNULL; x < '!' is a cheap
@@ -337,14 +344,14 @@ def _events_spec(keys: Sequence[str]) -> _Spec:
     spec.rule("ts", _missing(ts), f"missing {spec.key_of['ts']}")
     spec.rule("ts", _number(ts), f"{spec.key_of['ts']} is not a number (epoch milliseconds)")
     spec.rule("ts", f"TRY_CAST(CAST({ts} AS DOUBLE) AS BIGINT) IS NULL", f"{spec.key_of['ts']} is out of range")
-    # An integer, as DuckDB reads one; staging keeps its plain form ("007" -> "7")
-    # so that every engine's CAST(user_id AS INTEGER) accepts it.
+    # Digits with an optional sign, within INTEGER (read as text, a JSON number
+    # and a JSON string look alike): every engine's CAST(user_id AS INTEGER)
+    # then accepts it. TRY_CAST alone would also take '1e3', '0x10' or '10.5'.
     spec.rule(
         "user_id",
-        f"{_present(user)} AND {_text(user)} <> '' AND "
-        f"(json_type({user}) NOT IN ('VARCHAR', 'BIGINT', 'UBIGINT') OR TRY_CAST({_text(user)} AS INTEGER) IS NULL "
-        # DuckDB also casts '1e3', '0x10', '1_000' and '10.5': only digits and a sign pass
-        f"OR ltrim({_text(user)}, '+-0123456789') <> '')",
+        f"{user} IS NOT NULL "
+        f"AND NOT (ltrim({user}, '+-0123456789') = '' AND TRY_CAST({user} AS INTEGER) IS NOT NULL) "
+        f"AND TRIM({user}) <> ''",
         f"{spec.key_of['user_id']} is not an integer",
     )
     return spec
@@ -364,6 +371,10 @@ class _UnparsableFile(Exception):
         self.path = path
 
 
+class _UnparsableSongs(Exception):
+    """A song file broke the fast path: frame every song file instead."""
+
+
 def _unparsable_file(exc: Exception, candidates) -> str | None:
     """The file a DuckDB JSON error names, if it is one of ours."""
     match = _DUCKDB_BAD_FILE.search(str(exc))
@@ -380,16 +391,20 @@ class LocalJsonReader:
     def load(self, files: LocalFiles) -> StagingResult:
         """Replace staging_events, staging_songs and load_errors with these files' records, in one transaction."""
         by_line: set[str] = set()
+        songs_by_line = False
         for _ in range(_FAST_PATH_RETRIES):
             try:
-                return self._load(files, by_line)
+                return self._load(files, by_line, songs_by_line)
             except _UnparsableFile as exc:
                 by_line.add(exc.path)
                 log.info("  %s has bad records: reading it line by line", files.display.get(Path(exc.path), exc.path))
+            except _UnparsableSongs:
+                songs_by_line = True
+                log.info("  song files have bad records: reading them line by line")
         # Too many bad files to find one by one: read them all line by line.
-        return self._load(files, {str(path) for path in files.events})
+        return self._load(files, {str(path) for path in files.events}, True)
 
-    def _load(self, files: LocalFiles, by_line: set[str]) -> StagingResult:
+    def _load(self, files: LocalFiles, by_line: set[str], songs_by_line: bool) -> StagingResult:
         events, songs = _events_spec(files.keys), _songs_spec()
         result = StagingResult(files={"staging_events": len(files.events), "staging_songs": len(files.songs)})
         con = self.con
@@ -407,7 +422,10 @@ class LocalJsonReader:
                 f"{len(files.events):,}", f"{len(slow):,}", result.seconds["staging_events"],
             )
             started = time.perf_counter()
-            self._insert_framed(songs, files.songs, files.display, result)
+            if songs_by_line:
+                self._insert_framed(songs, files.songs, files.display, result)
+            else:
+                self._insert_songs(songs, files.songs, files.display, result)
             result.seconds["staging_songs"] = time.perf_counter() - started
             log.info("  staging_songs: %s files in %.1f s", f"{len(files.songs):,}", result.seconds["staging_songs"])
             con.execute("COMMIT")
@@ -455,6 +473,42 @@ class LocalJsonReader:
             if name is None:
                 raise
             raise _UnparsableFile(name) from None
+
+    def _insert_songs(self, spec: _Spec, files: Sequence[Path], display, result: StagingResult) -> None:
+        """Song files: one object per file, tens of thousands of files.
+
+        Python reads them (faster than DuckDB's per-file readers) and *splices*
+        each one-line object into one NDJSON file, its source file name added
+        as the first key, which DuckDB then reads in one pass, checking the
+        rules as it inserts. Files that are not one line of ``{...}`` are
+        framed instead; a bad record anywhere raises _UnparsableSongs and the
+        load starts again with every song file framed.
+        """
+        spliced = self.workdir / "staging_songs.spliced.ndjson"
+        framed = []
+        dumps = json.dumps
+        with open(spliced, "w", encoding="utf-8") as out, Progress("reading song files", len(files)) as progress:
+            for path in files:
+                progress.advance()
+                text = _one_line_object(path.read_bytes())
+                if text is None:
+                    framed.append(path)
+                    continue
+                name = display.get(path, str(path)) if display else str(path)
+                out.write('{"' + _SOURCE_KEY + '":' + dumps(name) + "," + text[1:] + "\n")
+        if spliced.stat().st_size:
+            struct = _struct({_SOURCE_KEY: "VARCHAR", **spec.types()})
+            try:
+                self.con.execute(
+                    f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
+                    f"SELECT\n    {spec.select_list()}\n"
+                    f"FROM read_ndjson(?, columns={struct}, format='newline_delimited', maximum_object_size=16777216)\n"
+                    f"WHERE CASE WHEN ({spec.reason()}) IS NULL THEN true ELSE error('bad song record') END",
+                    [str(spliced)],
+                )
+            except Exception as exc:  # duckdb.Error: a record DuckDB cannot read, or one that breaks a rule
+                raise _UnparsableSongs() from exc
+        self._insert_framed(spec, framed, display, result)
 
     # -- precise path: framed lines, every record named by file and line
 
