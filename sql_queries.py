@@ -299,7 +299,46 @@ WHERE preference = 1
 
 SONGPLAYS_INSERT = """
 INSERT INTO songplays (songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent)
-WITH plays AS (
+WITH played AS (
+    -- each played track once: all plays of a (song, artist, length) share
+    -- their match, so it is worked out once per track, not once per play
+    SELECT DISTINCT
+        song,
+        artist,
+        length
+    FROM staging_events
+    WHERE page = 'NextSong'
+),
+candidates AS (
+    -- songs whose title and artist name equal the play's: the closest
+    -- duration wins, then the smallest song_id
+    SELECT
+        played.song,
+        played.artist,
+        played.length,
+        songs.song_id,
+        songs.artist_id,
+        ROW_NUMBER() OVER (
+            PARTITION BY played.song, played.artist, played.length
+            ORDER BY ABS(songs.duration - played.length) NULLS LAST, songs.song_id, songs.artist_id
+        ) AS closeness
+    FROM played
+    JOIN staging_songs AS songs
+        ON songs.title = played.song
+        AND songs.artist_name = played.artist
+    WHERE songs.song_id IS NOT NULL
+),
+best_match AS (
+    SELECT
+        song,
+        artist,
+        COALESCE(length, -1) AS length_key,  -- lengths are positive: -1 stands for NULL
+        song_id,
+        artist_id
+    FROM candidates
+    WHERE closeness = 1
+),
+plays AS (
     -- every NextSong event is one songplay, numbered in a stable order so a
     -- re-run gives every play the same id (a user plays one song at a time:
     -- these columns tell any two real plays apart)
@@ -318,28 +357,6 @@ WITH plays AS (
         user_agent
     FROM staging_events
     WHERE page = 'NextSong'
-),
-candidates AS (
-    -- songs whose title and artist name equal the play's: the closest
-    -- duration wins, then the smallest song_id
-    SELECT
-        plays.songplay_id,
-        songs.song_id,
-        songs.artist_id,
-        ROW_NUMBER() OVER (
-            PARTITION BY plays.songplay_id
-            ORDER BY ABS(songs.duration - plays.length) NULLS LAST, songs.song_id, songs.artist_id
-        ) AS closeness
-    FROM plays
-    JOIN staging_songs AS songs
-        ON songs.title = plays.song
-        AND songs.artist_name = plays.artist
-    WHERE songs.song_id IS NOT NULL
-),
-best_match AS (
-    SELECT songplay_id, song_id, artist_id
-    FROM candidates
-    WHERE closeness = 1
 )
 SELECT
     plays.songplay_id,
@@ -353,7 +370,9 @@ SELECT
     plays.user_agent
 FROM plays
 LEFT JOIN best_match
-    ON best_match.songplay_id = plays.songplay_id
+    ON best_match.song = plays.song
+    AND best_match.artist = plays.artist
+    AND best_match.length_key = COALESCE(plays.length, -1)
 """
 
 TIME_INSERT = """

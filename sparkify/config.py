@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +29,11 @@ CONFIG_ENV_VAR = "DWH_CONFIG"
 PASSWORD_ENV_VAR = "DWH_DB_PASSWORD"
 
 ENGINES = ("duckdb", "postgres", "redshift")
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
 
 # The built-in defaults: what runs on a fresh clone with no dwh.cfg.
 DEFAULTS = {
-    "DWH": {"ENGINE": "duckdb", "DUCKDB_PATH": "sparkify.duckdb", "MAX_ERRORS": "0"},
+    "DWH": {"ENGINE": "duckdb", "DUCKDB_PATH": "sparkify.duckdb", "DUCKDB_MEMORY_LIMIT": "600MB", "MAX_ERRORS": "0"},
     "S3": {
         "LOG_DATA": "data/sample/log_data",
         "SONG_DATA": "data/sample/song_data",
@@ -70,6 +72,7 @@ class Inputs:
 class Config:
     engine: str
     duckdb_path: Path
+    duckdb_memory_limit: str
     max_errors: int
     inputs: Inputs
     connection: Connection | None
@@ -183,9 +186,13 @@ def _build(parser: configparser.ConfigParser, path: Path | None, base: Path) -> 
                 raise ConfigError(f"{name}: [S3] {key} must be an s3:// URI for engine redshift (COPY reads from S3)")
 
     duckdb_path = Path(get("DWH", "DUCKDB_PATH", "sparkify.duckdb")).expanduser()
+    memory_limit = get("DWH", "DUCKDB_MEMORY_LIMIT", DEFAULTS["DWH"]["DUCKDB_MEMORY_LIMIT"])
+    if not _MEMORY.match(memory_limit):
+        raise ConfigError(f"{name}: [DWH] DUCKDB_MEMORY_LIMIT = {memory_limit} is not a size like 600MB or 4GB")
     return Config(
         engine=engine,
         duckdb_path=(base / duckdb_path).resolve(),
+        duckdb_memory_limit=memory_limit.replace(" ", "").upper(),
         max_errors=max_errors,
         inputs=inputs,
         connection=connection,

@@ -95,17 +95,32 @@ def _shown(path: str) -> str:
 # ---------------------------------------------------------------- inputs
 
 
-def json_files(location: str, what: str) -> list[Path]:
-    """The *.json files under a local folder (or the file itself), sorted."""
+def json_files(location: str, what: str) -> list[str]:
+    """The *.json files under a local folder (or the file itself), sorted.
+
+    Paths stay strings: with tens of thousands of song files, Path objects
+    alone would cost more than reading the files.
+    """
     root = Path(location)
     if root.is_file():
-        return [root]
+        return [str(root)]
     if not root.is_dir():
         raise InputError(f"{what} folder {root} not found - check [S3] {what} in the config")
-    found = sorted(Path(dirpath) / name for dirpath, _, names in os.walk(root) for name in names if name.endswith(".json"))
+    found: list[str] = []
+    _scan(str(root), found)
+    found.sort()
     if not found:
         raise InputError(f"{what} folder {root} has no .json files - check [S3] {what} in the config")
     return found
+
+
+def _scan(folder: str, found: list[str]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                _scan(entry.path, found)
+            elif entry.name.endswith(".json"):
+                found.append(entry.path)
 
 
 def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
@@ -139,17 +154,17 @@ def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
 class LocalFiles:
     """The input files on this machine, and how to name them in messages."""
 
-    events: list[Path]
-    songs: list[Path]
+    events: list[str]
+    songs: list[str]
     keys: tuple[str, ...]  # the JSON key of each staging_events column
-    display: dict[Path, str] = field(default_factory=dict)  # local copy -> s3:// URI
+    display: dict[str, str] = field(default_factory=dict)  # local copy -> s3:// URI
 
 
 def local_inputs(inputs: Inputs, workdir: Path) -> LocalFiles:
     """Find the input files; s3:// locations are first downloaded into workdir with boto3."""
-    display: dict[Path, str] = {}
+    display: dict[str, str] = {}
 
-    def fetch(location: str, what: str) -> list[Path]:
+    def fetch(location: str, what: str) -> list[str]:
         if not is_s3(location):
             return json_files(location, what)
         from sparkify import aws  # boto3 is only needed for s3:// inputs
@@ -157,8 +172,8 @@ def local_inputs(inputs: Inputs, workdir: Path) -> LocalFiles:
         dest = workdir / "s3" / what.lower()
         log.info("  downloading %s ...", location)
         paths = aws.download_prefix(location, dest)
-        display.update({path: location.rstrip("/") + "/" + path.relative_to(dest).as_posix() for path in paths})
-        return paths
+        display.update({str(path): location.rstrip("/") + "/" + path.relative_to(dest).as_posix() for path in paths})
+        return [str(path) for path in paths]
 
     jsonpath = inputs.log_jsonpath
     if jsonpath and is_s3(jsonpath):
@@ -176,7 +191,7 @@ def local_inputs(inputs: Inputs, workdir: Path) -> LocalFiles:
 # ---------------------------------------------------------------- framing
 
 
-def frame_files(paths: Sequence[Path], out, display: dict[Path, str] | None = None) -> list[str]:
+def frame_files(paths: Sequence[str], out, display: dict[str, str] | None = None) -> list[str]:
     """Write each record of each file as one framed NDJSON line to ``out``.
 
     Returns the files that hold no record at all (empty or blank).
@@ -186,8 +201,8 @@ def frame_files(paths: Sequence[Path], out, display: dict[Path, str] | None = No
     with Progress("reading files", len(paths)) as progress:
         for path in paths:
             progress.advance()
-            name = display.get(path, str(path)) if display else str(path)
-            data = path.read_bytes()
+            name = display.get(path, path) if display else path
+            data = _read(path)
             if not data.strip():
                 empty.append(name)
                 continue
@@ -211,10 +226,15 @@ def _one_line_object(data: bytes) -> str | None:
     return text
 
 
-def _blank(path: Path) -> bool:
+def _blank(path: str) -> bool:
     """An empty file, or one of blank lines only (looked at only when small)."""
-    size = path.stat().st_size
-    return size == 0 or (size < 65536 and not path.read_bytes().strip())
+    size = os.path.getsize(path)
+    return size == 0 or (size < 65536 and not _read(path).strip())
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def _records(data: bytes):
@@ -350,7 +370,7 @@ def _events_spec(keys: Sequence[str]) -> _Spec:
     spec.rule(
         "user_id",
         f"{user} IS NOT NULL "
-        f"AND NOT (ltrim({user}, '+-0123456789') = '' AND TRY_CAST({user} AS INTEGER) IS NOT NULL) "
+        f"AND NOT (TRY_CAST({user} AS INTEGER) IS NOT NULL AND regexp_full_match({user}, '[+-]?[0-9]+')) "
         f"AND TRIM({user}) <> ''",
         f"{spec.key_of['user_id']} is not an integer",
     )
@@ -397,12 +417,12 @@ class LocalJsonReader:
                 return self._load(files, by_line, songs_by_line)
             except _UnparsableFile as exc:
                 by_line.add(exc.path)
-                log.info("  %s has bad records: reading it line by line", files.display.get(Path(exc.path), exc.path))
+                log.info("  %s has bad records: reading it line by line", files.display.get(exc.path, exc.path))
             except _UnparsableSongs:
                 songs_by_line = True
                 log.info("  song files have bad records: reading them line by line")
         # Too many bad files to find one by one: read them all line by line.
-        return self._load(files, {str(path) for path in files.events}, True)
+        return self._load(files, set(files.events), True)
 
     def _load(self, files: LocalFiles, by_line: set[str], songs_by_line: bool) -> StagingResult:
         events, songs = _events_spec(files.keys), _songs_spec()
@@ -413,8 +433,8 @@ class LocalJsonReader:
             for table in ("staging_events", "staging_songs", "load_errors"):
                 con.execute(f"DELETE FROM {table}")
             started = time.perf_counter()
-            slow = [path for path in files.events if str(path) in by_line or _blank(path)]
-            self._insert_fast(events, [str(path) for path in files.events if path not in slow])
+            slow = [path for path in files.events if path in by_line or _blank(path)]
+            self._insert_fast(events, [path for path in files.events if path not in set(slow)])
             self._insert_framed(events, slow, files.display, result)
             result.seconds["staging_events"] = time.perf_counter() - started
             log.info(
@@ -474,7 +494,7 @@ class LocalJsonReader:
                 raise
             raise _UnparsableFile(name) from None
 
-    def _insert_songs(self, spec: _Spec, files: Sequence[Path], display, result: StagingResult) -> None:
+    def _insert_songs(self, spec: _Spec, files: Sequence[str], display, result: StagingResult) -> None:
         """Song files: one object per file, tens of thousands of files.
 
         Python reads them (faster than DuckDB's per-file readers) and *splices*
@@ -490,11 +510,11 @@ class LocalJsonReader:
         with open(spliced, "w", encoding="utf-8") as out, Progress("reading song files", len(files)) as progress:
             for path in files:
                 progress.advance()
-                text = _one_line_object(path.read_bytes())
+                text = _one_line_object(_read(path))
                 if text is None:
                     framed.append(path)
                     continue
-                name = display.get(path, str(path)) if display else str(path)
+                name = display.get(path, path)
                 out.write('{"' + _SOURCE_KEY + '":' + dumps(name) + "," + text[1:] + "\n")
         if spliced.stat().st_size:
             struct = _struct({_SOURCE_KEY: "VARCHAR", **spec.types()})
@@ -512,7 +532,7 @@ class LocalJsonReader:
 
     # -- precise path: framed lines, every record named by file and line
 
-    def _insert_framed(self, spec: _Spec, files: Sequence[Path], display, result: StagingResult) -> None:
+    def _insert_framed(self, spec: _Spec, files: Sequence[str], display, result: StagingResult) -> None:
         if not files:
             return
         framed = self.workdir / f"{spec.table}.framed.ndjson"

@@ -41,6 +41,8 @@ def test_closest_duration_wins_then_smallest_song_id(inputs, warehouse):
         [
             play("Twin", "Duo", 210.0, ts=TS),
             play("Tie", "Duo", 100.0, ts=TS + 1),
+            play("Twin", "Duo", None, ts=TS + 2),  # no length: any duration, the smallest id
+            play("Twin", "Duo", 290.0, ts=TS + 3),  # the same track played at another length
         ]
     )
     inputs.songs(
@@ -52,7 +54,7 @@ def test_closest_duration_wins_then_smallest_song_id(inputs, warehouse):
         ]
     )
     assert build(warehouse) == 0
-    assert [row[1] for row in songplays(warehouse)] == ["SOCLOSE", "SOTIEA"]
+    assert [row[1] for row in songplays(warehouse)] == ["SOCLOSE", "SOTIEA", "SOCLOSE", "SOFAR"]
 
 
 def test_match_needs_title_and_artist_name(inputs, warehouse):

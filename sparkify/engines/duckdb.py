@@ -37,6 +37,8 @@ class DuckDBEngine(Engine):
         except (duckdb.Error, OSError) as exc:
             hint = " - is another program (a notebook, the dashboard) using it?" if "lock" in str(exc).lower() else ""
             raise WarehouseError(f"cannot open DuckDB database {path}: {_first_line(exc)}{hint}") from None
+        # Bounded memory: DuckDB spills to disk rather than grow past it.
+        con.execute(f"SET memory_limit = '{config.duckdb_memory_limit}'")
         if not read_only:
             # Bulk loads need no row order; this lets DuckDB stream them in less memory.
             con.execute("SET preserve_insertion_order = false")
