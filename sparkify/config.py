@@ -99,6 +99,18 @@ def new_parser() -> configparser.ConfigParser:
     return parser
 
 
+def read_file(path: Path) -> configparser.ConfigParser:
+    """Parse a config file; a malformed one is a one-line ConfigError."""
+    parser = new_parser()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: cannot parse: {first}") from None
+    return parser
+
+
 def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
     """The config file to read, or None for the built-in defaults."""
     if explicit is not None:
@@ -121,17 +133,12 @@ def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
     """Find, read and check the configuration. Raises ConfigError with a one-line message."""
     path = find_config(explicit)
-    parser = new_parser()
     if path is None:
+        parser = new_parser()
         parser.read_dict(DEFAULTS)
         base = PROJECT_DIR
     else:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                parser.read_file(fh)
-        except (configparser.Error, UnicodeDecodeError) as exc:
-            first = str(exc).splitlines()[0]
-            raise ConfigError(f"{path}: cannot parse: {first}") from None
+        parser = read_file(path)
         base = path.resolve().parent
         load_dotenv(base / ".env", override=False)
     load_dotenv(Path.cwd() / ".env", override=False)

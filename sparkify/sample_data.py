@@ -70,6 +70,8 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 
+import sql_queries
+
 __all__ = [
     "DEFAULT_DAYS",
     "DEFAULT_EVENTS",
@@ -94,38 +96,9 @@ DEFAULT_START = date(2018, 11, 1)
 DEFAULT_DAYS = 30
 DEFAULT_MATCH_SHARE = 0.8
 
-SONG_FIELDS = (
-    "num_songs",
-    "artist_id",
-    "artist_latitude",
-    "artist_longitude",
-    "artist_location",
-    "artist_name",
-    "song_id",
-    "title",
-    "duration",
-    "year",
-)
-LOG_FIELDS = (
-    "artist",
-    "auth",
-    "firstName",
-    "gender",
-    "itemInSession",
-    "lastName",
-    "length",
-    "level",
-    "location",
-    "method",
-    "page",
-    "registration",
-    "sessionId",
-    "song",
-    "status",
-    "ts",
-    "userAgent",
-    "userId",
-)
+# The source formats, as the warehouse reads them (one definition, in sql_queries).
+SONG_FIELDS = sql_queries.STAGING_SONGS_COLUMNS
+LOG_FIELDS = sql_queries.EVENT_JSON_KEYS
 JSONPATHS = tuple(f"$['{name}']" for name in LOG_FIELDS)
 
 # --------------------------------------------------------------------------

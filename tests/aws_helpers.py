@@ -199,3 +199,9 @@ UPLOADED_KEYS = [
     "log_json_path.json",
     "song_data/A/B/C/TRABC00001.json",
 ]
+
+
+# What every script says without credentials (sparkify.aws.NO_CREDENTIALS, as printed).
+NO_CREDENTIALS = (
+    "error: no AWS credentials found - set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or put them in .env"
+)

@@ -232,9 +232,8 @@ def pg_server():
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_database(pg_server) -> dict[str, str]:
-    """A fresh, empty database on the session's server: [CLUSTER] settings for it."""
+def new_database(pg_server: dict[str, str]) -> dict[str, str]:
+    """Create a fresh, empty database on the server; return [CLUSTER] settings for it."""
     name = "t_" + uuid.uuid4().hex[:12]
     admin = psycopg2.connect(host=pg_server["HOST"], port=pg_server["DB_PORT"], user=PG_USER,
                              password=PG_PASSWORD, dbname="postgres")
@@ -243,3 +242,9 @@ def pg_database(pg_server) -> dict[str, str]:
         cursor.execute(f"CREATE DATABASE {name}")
     admin.close()
     return {**pg_server, "DB_NAME": name}
+
+
+@pytest.fixture
+def pg_database(pg_server) -> dict[str, str]:
+    """A fresh, empty database on the session's server, per test."""
+    return new_database(pg_server)

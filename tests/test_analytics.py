@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from conftest import PG_PASSWORD, PG_USER, Inputs, build, play, song, write_config
+from conftest import PG_PASSWORD, Inputs, build, new_database, play, song, write_config
 from sparkify import analytics
 from sparkify.analytics import Filters, WarehouseUnavailable
 from sparkify.errors import SparkifyError
@@ -146,14 +144,7 @@ def sample(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pg_module_database(pg_server) -> dict[str, str]:
     """One fresh database for this module on the session's server."""
-    name = "a_" + uuid.uuid4().hex[:12]
-    admin = psycopg2.connect(host=pg_server["HOST"], port=pg_server["DB_PORT"], user=PG_USER,
-                             password=PG_PASSWORD, dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    admin.close()
-    return {**pg_server, "DB_NAME": name}
+    return new_database(pg_server)
 
 
 def sample_config(root: Path, engine_name: str, cluster: dict[str, str] | None = None) -> Path:

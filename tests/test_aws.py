@@ -17,14 +17,14 @@ from sparkify.aws import NO_CREDENTIALS, AwsError, download_file, download_prefi
 from sparkify.aws import cluster as clusters
 from sparkify.aws import files, iam, network, s3, settings
 from sparkify.aws.faults import Clients, aws_call
-from sparkify.config import PROJECT_DIR
+from sparkify.config import PROJECT_DIR, read_file
 from sparkify.errors import ConfigError, InputError
 
 EXAMPLE = PROJECT_DIR / "dwh.cfg.example"
 
 
 def read_all(path: Path):
-    parser = settings.read_file(path)
+    parser = read_file(path)
     return (
         settings.read_names(parser, path),
         settings.read_spec(parser, path),

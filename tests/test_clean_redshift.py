@@ -10,6 +10,7 @@ from aws_helpers import (  # noqa: F401
     BUCKET,
     GROUP,
     IDENTIFIER,
+    NO_CREDENTIALS,
     ROLE,
     answer,
     aws,
@@ -23,9 +24,6 @@ from moto.ec2.models.security_groups import SecurityGroupBackend
 
 from sparkify.aws import iam
 
-NO_CREDENTIALS = (
-    "error: no AWS credentials found - set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or put them in .env"
-)
 
 
 def clean(capsys, config, *args):

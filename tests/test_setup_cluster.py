@@ -12,6 +12,7 @@ from aws_helpers import (  # noqa: F401
     BUCKET,
     GROUP,
     IDENTIFIER,
+    NO_CREDENTIALS,
     PASSWORD,
     ROLE,
     ROLE_ARN,
@@ -29,11 +30,8 @@ from moto.redshift.models import RedshiftBackend
 
 from sparkify.aws import iam, settings
 from sparkify.aws.files import ENV_HEADER
-from sparkify.config import PASSWORD_ENV_VAR, PROJECT_DIR, SAMPLE_DIR
+from sparkify.config import PASSWORD_ENV_VAR, PROJECT_DIR, SAMPLE_DIR, read_file
 
-NO_CREDENTIALS = (
-    "error: no AWS credentials found - set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or put them in .env"
-)
 
 
 def setup(capsys, config, *args):
@@ -136,7 +134,7 @@ def test_setup_on_a_copy_of_the_example_config_changes_only_host_and_arn(aws, tm
     before = config.read_text()
     result = setup(capsys, config, "--yes")
     assert result.code == 0, result.err
-    parser = settings.read_file(config)
+    parser = read_file(config)
     names = settings.read_names(parser, config)
     host = aws.cluster(names.identifier)["Endpoint"]["Address"]
     arn = aws.iam.get_role(RoleName=names.role_name)["Role"]["Arn"]

@@ -21,7 +21,7 @@ from sparkify.aws import cluster as clusters
 from sparkify.aws import files, iam as roles, network, s3 as buckets, settings
 from sparkify.aws.faults import AwsError, Clients
 from sparkify.aws.settings import ClusterSpec, Names, S3Location
-from sparkify.config import PASSWORD_ENV_VAR, find_config
+from sparkify.config import PASSWORD_ENV_VAR, find_config, read_file
 from sparkify.errors import ConfigError, SparkifyError
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class _Upload:
 
 
 def setup(config_path: Path, options: SetupOptions) -> int:
-    parser = settings.read_file(config_path)
+    parser = read_file(config_path)
     names = settings.read_names(parser, config_path)
     spec = settings.read_spec(parser, config_path)
     locations = settings.read_locations(parser, config_path)
@@ -374,7 +374,7 @@ def check_snapshot_name(name: str) -> None:
 
 
 def teardown(config_path: Path, options: TeardownOptions) -> int:
-    parser = settings.read_file(config_path)
+    parser = read_file(config_path)
     names = settings.read_names(parser, config_path)
     if options.final_snapshot:
         check_snapshot_name(options.final_snapshot)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sparkify.config import DEFAULTS, PASSWORD_ENV_VAR, new_parser
+from sparkify.config import DEFAULTS, PASSWORD_ENV_VAR
 from sparkify.errors import ConfigError
 
 # Current provisioned node types (DS2 and DC1 are retired).
@@ -73,17 +73,6 @@ class ClusterSpec:
     def describe(self, region: str) -> str:
         """E.g. "2 x ra3.large in us-west-2": node count, node type and region."""
         return f"{self.num_nodes} x {self.node_type} in {region}"
-
-
-def read_file(path: Path) -> configparser.ConfigParser:
-    parser = new_parser()
-    try:
-        with open(path, encoding="utf-8") as fh:
-            parser.read_file(fh)
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: cannot parse: {first}") from None
-    return parser
 
 
 class _Reader:
