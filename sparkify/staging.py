@@ -171,7 +171,17 @@ def local_inputs(inputs: Inputs, workdir: Path) -> LocalFiles:
 
         dest = workdir / "s3" / what.lower()
         log.info("  downloading %s ...", location)
-        paths = aws.download_prefix(location, dest)
+        progress: Progress | None = None
+
+        def show(done: int, total: int) -> None:
+            nonlocal progress
+            progress = progress or Progress(f"downloading {what}", total)
+            progress.advance()
+
+        paths = aws.download_prefix(location, dest, progress=show)
+        if progress:
+            progress.close()
+        log.info("  downloaded %s files from %s", f"{len(paths):,}", location)
         display.update({str(path): location.rstrip("/") + "/" + path.relative_to(dest).as_posix() for path in paths})
         return [str(path) for path in paths]
 
