@@ -32,7 +32,8 @@ def _create(args: argparse.Namespace) -> int:
         full = pipeline.tables_with_rows(engine)
         if full and not args.yes:
             listing = ", ".join(f"{table} ({rows:,} rows)" for table, rows in full.items())
-            cli.confirm(f"This drops {listing}.")
+            if not cli.ask(f"This drops {listing}."):
+                raise cli.Declined("not confirmed - no table was dropped (answer yes, or pass --yes)")
         pipeline.create_tables(engine)
     print("tables created - now run etl.py")
     return 0

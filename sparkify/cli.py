@@ -20,19 +20,18 @@ class Declined(SparkifyError):
     """The user did not confirm a destructive step; nothing was changed."""
 
 
-def confirm(what: str, *, stdin=None) -> None:
-    """Ask before destroying anything; raise Declined unless the answer is yes.
+def ask(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin: True only for yes. No answer (EOF) means no.
 
-    Without a terminal to ask on (CI, cron), refuse: --yes is the way to say yes.
+    Scripts and CI, with nothing to answer, are refused: --yes is how they say yes.
     """
-    stdin = stdin or sys.stdin
-    if not stdin.isatty():
-        raise Declined(f"{what} Not confirmed (no terminal to ask on) - rerun with --yes to go ahead")
-    print(what, file=sys.stderr)
-    print("Type 'yes' to continue: ", end="", file=sys.stderr, flush=True)
-    answer = stdin.readline().strip().lower()
-    if answer not in ("yes", "y"):
-        raise Declined("not confirmed - nothing was changed")
+    sys.stderr.write(f"{question}\nType 'yes' to continue: ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):  # stdin closed
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
 
 
 def parser(description: str, *, needs_config_file: bool = False) -> argparse.ArgumentParser:

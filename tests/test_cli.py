@@ -97,18 +97,18 @@ def test_etl_before_create_tables_says_what_to_run(duckdb_warehouse, capsys):
     assert out == ""
 
 
-def test_create_tables_without_yes_refuses_when_stdin_is_not_a_terminal(duckdb_warehouse, capsys, monkeypatch):
+def test_create_tables_without_yes_asks_and_no_answer_means_no(duckdb_warehouse, capsys, monkeypatch):
     assert build(duckdb_warehouse) == 0
     before = row_counts(duckdb_warehouse)
     assert before["songplays"] == 1
-    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))  # piped input is not a confirmation
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # nothing to answer: a script, CI
 
     code, out, err = run_script(create_tables, capsys, "--config", duckdb_warehouse, "-q")
 
     assert code == 1
-    [message] = err.splitlines()
-    assert message.startswith("error: This drops staging_events (2 rows), staging_songs (1 rows), songplays (1 rows)")
-    assert message.endswith(". Not confirmed (no terminal to ask on) - rerun with --yes to go ahead")
+    question, refusal = err.splitlines()
+    assert question.startswith("This drops staging_events (2 rows), staging_songs (1 rows), songplays (1 rows)")
+    assert refusal == "Type 'yes' to continue: error: not confirmed - no table was dropped (answer yes, or pass --yes)"
     assert row_counts(duckdb_warehouse) == before
 
 
@@ -119,7 +119,7 @@ def test_create_tables_refuses_as_a_subprocess_without_a_terminal(duckdb_warehou
     result = script("create_tables.py", "--config", duckdb_warehouse)
 
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1].endswith("Not confirmed (no terminal to ask on) - rerun with --yes to go ahead")
+    assert result.stderr.splitlines()[-1].endswith("error: not confirmed - no table was dropped (answer yes, or pass --yes)")
     assert "Traceback" not in result.stderr
     assert row_counts(duckdb_warehouse) == before
 
@@ -133,7 +133,7 @@ def test_create_tables_answered_no_changes_nothing(duckdb_warehouse, capsys, mon
 
     assert code == 1
     assert "Type 'yes' to continue" in err
-    assert err.endswith("error: not confirmed - nothing was changed\n")  # after the prompt and the typed answer
+    assert err.endswith("error: not confirmed - no table was dropped (answer yes, or pass --yes)\n")  # after the prompt
     assert row_counts(duckdb_warehouse) == before
 
 

@@ -21,16 +21,13 @@ from sparkify.aws import cluster as clusters
 from sparkify.aws import files, iam as roles, network, s3 as buckets, settings
 from sparkify.aws.faults import AwsError, Clients
 from sparkify.aws.settings import ClusterSpec, Names, S3Location
+from sparkify.cli import Declined, ask
 from sparkify.config import PASSWORD_ENV_VAR, find_config, read_file
 from sparkify.errors import ConfigError, SparkifyError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_MINUTES = 30.0
-
-
-class Declined(SparkifyError):
-    """The user did not confirm."""
 
 
 def positive_minutes(text: str) -> float:
@@ -52,17 +49,6 @@ def config_file(explicit: str | None) -> Path:
             "no dwh.cfg found - copy dwh.cfg.example to dwh.cfg, fill in [CLUSTER] and [S3], or pass --config PATH"
         )
     return path
-
-
-def ask(question: str) -> bool:
-    """Print question to stderr; True only if the answer is yes. No answer (EOF) means no."""
-    sys.stderr.write(f"{question}\nType 'yes' to continue: ")
-    sys.stderr.flush()
-    try:
-        answer = sys.stdin.readline()
-    except (OSError, ValueError):
-        answer = ""
-    return answer.strip().lower() in ("y", "yes")
 
 
 class _Ledger:
