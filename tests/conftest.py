@@ -124,6 +124,28 @@ def inputs(tmp_path) -> Inputs:
     return Inputs(tmp_path / "input")
 
 
+def raw_plays(root: Path) -> list[dict]:
+    """The answer key, from the raw files in plain Python: every NextSong event of
+    root/log_data with the song_id and artist_id it matches in root/song_data
+    (same title and artist name, closest duration, then smallest song_id) or None."""
+    songs: dict[tuple[str, str], list[dict]] = {}
+    for path in (root / "song_data").rglob("*.json"):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        songs.setdefault((record["title"], record["artist_name"]), []).append(record)
+    plays = []
+    for path in sorted((root / "log_data").rglob("*.json")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            event = json.loads(line) if line.strip() else {}
+            if event.get("page") != "NextSong":
+                continue
+            candidates = songs.get((event["song"], event["artist"]), [])
+            best = min(candidates, key=lambda s: (abs(s["duration"] - event["length"]), s["song_id"]), default=None)
+            event["song_id"] = best["song_id"] if best else None
+            event["artist_id"] = best["artist_id"] if best else None
+            plays.append(event)
+    return plays
+
+
 # ------------------------------------------------------------------ config
 
 

@@ -7,7 +7,6 @@ and on a real PostgreSQL server (the portable SQL Redshift also gets).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PG_PASSWORD, Inputs, build, new_database, play, song, write_config
+from conftest import PG_PASSWORD, Inputs, build, new_database, play, raw_plays, song, write_config
 from sparkify import analytics
 from sparkify.analytics import Filters, WarehouseUnavailable
 from sparkify.errors import SparkifyError
@@ -49,37 +48,20 @@ class Play:
 
 
 def read_plays(root: Path) -> list[Play]:
-    songs: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for path in (root / "song_data").rglob("*.json"):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        songs[record["title"], record["artist_name"]].append(record)
-    plays = []
-    for path in sorted((root / "log_data").rglob("*.json")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            event = json.loads(line)
-            if event["page"] != "NextSong":
-                continue
-            # a play matches the song with its title and artist name, closest duration first
-            candidates = sorted(
-                songs.get((event["song"], event["artist"]), []),
-                key=lambda s: (abs(s["duration"] - event["length"]), s["song_id"]),
-            )
-            match = candidates[0] if candidates else None
-            plays.append(
-                Play(
-                    when=datetime.fromtimestamp(event["ts"] / 1000, UTC).replace(tzinfo=None),
-                    user_id=int(event["userId"]),
-                    level=event["level"],
-                    gender=event["gender"],
-                    session_id=event["sessionId"],
-                    song_id=match["song_id"] if match else None,
-                    artist_id=match["artist_id"] if match else None,
-                    user_agent=event["userAgent"],
-                )
-            )
-    return plays
+    """The NextSong events and their matches (conftest.raw_plays), as Plays."""
+    return [
+        Play(
+            when=datetime.fromtimestamp(event["ts"] / 1000, UTC).replace(tzinfo=None),
+            user_id=int(event["userId"]),
+            level=event["level"],
+            gender=event["gender"],
+            session_id=event["sessionId"],
+            song_id=event["song_id"],
+            artist_id=event["artist_id"],
+            user_agent=event["userAgent"],
+        )
+        for event in raw_plays(root)
+    ]
 
 
 def select(plays, filters: Filters) -> list[Play]:

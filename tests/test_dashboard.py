@@ -26,14 +26,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, build, write_config
+from conftest import REPO, build, raw_plays, write_config
 from sparkify.sample_data import generate
 
 DASHBOARD = REPO / "dashboard.py"
@@ -45,23 +44,11 @@ PAID_BLUE = (0x1F, 0x77, 0xB4)  # the dashboard's colour for paid plays and most
 # ------------------------------------------------------------------ the sample and what it should show
 
 
-def raw_plays(root: Path) -> list[dict]:
-    """NextSong events with the song they match (title, artist name, closest duration)."""
-    songs = defaultdict(list)
-    for path in (root / "song_data").rglob("*.json"):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        songs[record["title"], record["artist_name"]].append(record)
-    plays = []
-    for path in sorted((root / "log_data").rglob("*.json")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            event = json.loads(line) if line.strip() else {}
-            if event.get("page") != "NextSong":
-                continue
-            candidates = songs.get((event["song"], event["artist"]), [])
-            best = min(candidates, key=lambda s: (abs(s["duration"] - event["length"]), s["song_id"]), default=None)
-            event["song_id"] = best["song_id"] if best else None
-            event["day"] = datetime.fromtimestamp(event["ts"] / 1000, UTC).date()
-            plays.append(event)
+def plays_by_day(root: Path) -> list[dict]:
+    """NextSong events with their match (conftest.raw_plays) and their UTC day."""
+    plays = raw_plays(root)
+    for play in plays:
+        play["day"] = datetime.fromtimestamp(play["ts"] / 1000, UTC).date()
     return plays
 
 
@@ -86,7 +73,7 @@ def sample(tmp_path_factory):
         "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
     })
     assert build(config) == 0
-    return config, raw_plays(root / "input")
+    return config, plays_by_day(root / "input")
 
 
 @pytest.fixture

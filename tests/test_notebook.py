@@ -19,7 +19,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from conftest import PG_PASSWORD, REPO, build, write_config
+from conftest import PG_PASSWORD, REPO, build, raw_plays, write_config
 from sparkify.sample_data import generate
 
 NOTEBOOK = REPO / "notebooks" / "analytics.ipynb"
@@ -102,13 +102,7 @@ def warehouse(tmp_path_factory):
         "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
     })
     assert build(config) == 0
-    plays = [
-        event
-        for path in (root / "input" / "log_data").rglob("*.json")
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and (event := json.loads(line))["page"] == "NextSong"
-    ]
-    return config, plays
+    return config, raw_plays(root / "input")
 
 
 @pytest.fixture(scope="module")

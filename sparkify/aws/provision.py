@@ -13,7 +13,6 @@ import argparse
 import logging
 import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
