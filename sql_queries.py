@@ -428,12 +428,15 @@ FROM (
 ) AS keys
 WHERE found <> expected
 """,
-    "one time row per songplay start time": """
-SELECT 'time' AS what, COUNT(*) AS found, 0 AS expected
-FROM songplays
-LEFT JOIN time ON time.start_time = songplays.start_time
-WHERE time.start_time IS NULL
-HAVING COUNT(*) > 0
+    "a time row for every songplay": """
+SELECT 'songplays without a time row' AS what, missing AS found, 0 AS expected
+FROM (
+    SELECT COUNT(*) AS missing
+    FROM songplays
+    LEFT JOIN time ON time.start_time = songplays.start_time
+    WHERE time.start_time IS NULL
+) AS gaps
+WHERE missing > 0
 """,
 }
 

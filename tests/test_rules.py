@@ -209,23 +209,38 @@ def test_failed_star_load_keeps_previous_tables(inputs, warehouse, monkeypatch):
     assert len(after["staging_events"]) == 2  # staging shows the attempt
 
 
-def test_failed_check_rolls_back(inputs, warehouse, monkeypatch):
+# A transform broken on purpose, and the check that must catch it before commit.
+BROKEN = {
+    "songplays drops a play": (
+        "songplays", lambda stmt: stmt + "\nLIMIT 1",
+        "check failed: every NextSong event is exactly one songplay (songplays: 1 rows, expected 2)",
+    ),
+    "users twice": (
+        "users", lambda stmt: stmt + "\nUNION ALL\nSELECT user_id, first_name, last_name, gender, level FROM source WHERE recency = 1",
+        "check failed: one row per key in every table (users: 2 rows, expected 1)",
+    ),
+    "time left empty": (
+        "time", lambda stmt: stmt + "\nWHERE 1 = 0",
+        "check failed: a time row for every songplay (songplays without a time row: 2 rows, expected 0)",
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", list(BROKEN))
+def test_failed_check_rolls_back(inputs, warehouse, monkeypatch, tmp_path, breakage):
     inputs.events([play("S", "A", 1.0, userId="1")])
     inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
     assert build(warehouse) == 0
     before = all_tables(warehouse)
     inputs.events([play("S", "A", 1.0, userId="1"), play("S", "A", 1.0, userId="1", ts=TS + 5)])
-    # a broken transform that drops a play must not be committed
-    broken = tuple((name, stmt + "\nLIMIT 1" if name == "songplays" else stmt) for name, stmt in sql.STAR_INSERTS)
+    table_name, rewrite, message = BROKEN[breakage]
+    broken = tuple((name, rewrite(stmt) if name == table_name else stmt) for name, stmt in sql.STAR_INSERTS)
     monkeypatch.setattr(sql, "STAR_INSERTS", broken)
     with connect(load_config(warehouse)) as engine:
-        import tempfile
-        from pathlib import Path
-
-        with tempfile.TemporaryDirectory() as workdir:
-            engine.load_staging(Path(workdir), 0)
-        with pytest.raises(WarehouseError, match=r"check failed: every NextSong event is exactly one songplay"):
+        engine.load_staging(tmp_path, 0)
+        with pytest.raises(WarehouseError) as failure:
             transforms.build_star_schema(engine)
+    assert str(failure.value) == message + " - the star schema is unchanged"
     after = all_tables(warehouse)
     for name in sql.STAR_TABLES:
         assert after[name] == before[name], name
