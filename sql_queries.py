@@ -15,6 +15,8 @@ text. The staging loads (COPY from S3, COPY FROM STDIN, DuckDB's JSON reader)
 live with their engines.
 """
 
+import re
+
 # --------------------------------------------------------------------------
 # Tables, in creation order. Column order of staging_events is the order of the
 # paths in the jsonpaths file (Redshift COPY maps them by position).
@@ -196,6 +198,11 @@ REDSHIFT_ATTRIBUTES = {
     "time": "DISTKEY (start_time) SORTKEY (start_time)",
 }
 
+def text_widths(table: str) -> dict[str, int]:
+    """The declared VARCHAR(n) width of each text column of a table, from its DDL."""
+    return {name: int(width) for name, width in re.findall(r"^\s+(\w+)\s+VARCHAR\((\d+)\)", CREATE_TABLES[table], re.M)}
+
+
 STAGING_TABLES = ("staging_events", "staging_songs")
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 ALL_TABLES = tuple(CREATE_TABLES)
@@ -219,10 +226,19 @@ WITH source AS (
         last_name,
         gender,
         level,
-        -- the latest event wins: users switch free <-> paid over time
+        -- the latest event wins: users switch free <-> paid over time. The
+        -- user is the number ("7", "07" and "+7" are one user). NULLS LAST is
+        -- spelled out: engines differ on where NULLs go in a DESC order.
         ROW_NUMBER() OVER (
-            PARTITION BY user_id
-            ORDER BY ts DESC, session_id DESC, item_in_session DESC, level, first_name, last_name, gender
+            PARTITION BY CAST(user_id AS INTEGER)
+            ORDER BY
+                ts DESC NULLS LAST,
+                session_id DESC NULLS LAST,
+                item_in_session DESC NULLS LAST,
+                level,
+                first_name,
+                last_name,
+                gender
         ) AS recency
     FROM staging_events
     WHERE user_id IS NOT NULL

@@ -73,5 +73,11 @@ def run(body: Callable[[argparse.Namespace], int], p: argparse.ArgumentParser, a
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print("error: interrupted - an unfinished load was rolled back", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        # DuckDB turns Ctrl-C during a query into RuntimeError("Query interrupted")
+        if "interrupted" not in str(exc).lower():
+            raise
+        print("error: interrupted - an unfinished load was rolled back", file=sys.stderr)
         return 130

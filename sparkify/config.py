@@ -115,12 +115,16 @@ def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
     """The config file to read, or None for the built-in defaults."""
     if explicit is not None:
         path = Path(explicit)
+        if path.is_dir():
+            raise ConfigError(f"config file {path} is a folder - give the path of a file like dwh.cfg")
         if not path.is_file():
             raise ConfigError(f"config file {path} not found - copy dwh.cfg.example to it, or leave out --config")
         return path
     from_env = os.environ.get(CONFIG_ENV_VAR)
     if from_env:
         path = Path(from_env)
+        if path.is_dir():
+            raise ConfigError(f"config file {path} (from ${CONFIG_ENV_VAR}) is a folder - give the path of a file")
         if not path.is_file():
             raise ConfigError(f"config file {path} (from ${CONFIG_ENV_VAR}) not found")
         return path

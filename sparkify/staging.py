@@ -34,6 +34,7 @@ engine postgres.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -55,6 +56,10 @@ _JSONPATH = re.compile(r"""^\$(?:\['([^']+)'\]|\["([^"]+)"\]|\.([A-Za-z_][A-Za-z
 # DuckDB names the file it cannot parse: ... in file "PATH", ...
 _DUCKDB_BAD_FILE = re.compile(r'in file "(.+?)"(?:,| at| in)')
 _FAST_PATH_RETRIES = 8
+_GLOB = re.compile(r"[*?\[{]")
+_TS_MIN, _TS_MAX = -62135596800000, 253402300799999  # 0001-01-01 .. 9999-12-31, in ms
+# load_errors.raw_line is VARCHAR(65535) bytes: 16,000 characters always fit
+_RAW_LINE_CHARS = 16000
 SAMPLE_ERRORS = 3
 
 
@@ -228,7 +233,7 @@ _SOURCE_KEY = "__sparkify_source_file"
 def _one_line_object(data: bytes) -> str | None:
     """The text of a file that is one line holding one non-empty {...}, else None."""
     try:
-        text = data.decode("utf-8").strip()
+        text = data.decode("utf-8-sig").strip()
     except UnicodeDecodeError:
         return None
     if len(text) < 3 or text[0] != "{" or text[-1] != "}" or "\n" in text or text[1:].lstrip().startswith("}"):
@@ -249,6 +254,7 @@ def _read(path: str) -> bytes:
 
 def _records(data: bytes):
     """(line number, text, valid UTF-8) for each record of one file's bytes."""
+    data = data.removeprefix(codecs.BOM_UTF8)  # editors on Windows write one
     try:
         whole = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -368,12 +374,21 @@ class _Spec:
         return f"CASE {whens} ELSE NULL END"
 
 
+def _width_rules(spec: _Spec) -> None:
+    """Text longer than its column is rejected, as Redshift's COPY does (widths in bytes)."""
+    for column, width in sql.text_widths(spec.table).items():
+        key = spec.quoted(column)
+        value = _text(key) if _READ_TYPES.get(column) == "JSON" else key
+        spec.rule(column, f"strlen({value}) > {width}", f"{spec.key_of[column]} is longer than {width} bytes")
+
+
 def _events_spec(keys: Sequence[str]) -> _Spec:
     spec = _Spec("staging_events", sql.STAGING_EVENTS_COLUMNS, keys)
     ts, user = spec.quoted("ts"), spec.quoted("user_id")
     spec.rule("ts", _missing(ts), f"missing {spec.key_of['ts']}")
     spec.rule("ts", _number(ts), f"{spec.key_of['ts']} is not a number (epoch milliseconds)")
-    spec.rule("ts", f"TRY_CAST(CAST({ts} AS DOUBLE) AS BIGINT) IS NULL", f"{spec.key_of['ts']} is out of range")
+    # year 1 to 9999: what every engine's TIMESTAMP holds
+    spec.rule("ts", f"CAST({ts} AS DOUBLE) NOT BETWEEN {_TS_MIN} AND {_TS_MAX}", f"{spec.key_of['ts']} is out of range")
     # Digits with an optional sign, within INTEGER (read as text, a JSON number
     # and a JSON string look alike): every engine's CAST(user_id AS INTEGER)
     # then accepts it. TRY_CAST alone would also take '1e3', '0x10' or '10.5'.
@@ -384,6 +399,7 @@ def _events_spec(keys: Sequence[str]) -> _Spec:
         f"AND TRIM({user}) <> ''",
         f"{spec.key_of['user_id']} is not an integer",
     )
+    _width_rules(spec)
     return spec
 
 
@@ -391,6 +407,8 @@ def _songs_spec() -> _Spec:
     spec = _Spec("staging_songs", sql.STAGING_SONGS_COLUMNS, sql.STAGING_SONGS_COLUMNS)
     song_id = spec.quoted("song_id")
     spec.rule("song_id", f"{_missing(song_id)} OR {_text(song_id)} = ''", "missing song_id")
+    spec.rule("song_id", f"json_type({song_id}) IN ('OBJECT', 'ARRAY', 'BOOLEAN')", "song_id is not a string")
+    _width_rules(spec)
     return spec
 
 
@@ -443,7 +461,8 @@ class LocalJsonReader:
             for table in ("staging_events", "staging_songs", "load_errors"):
                 con.execute(f"DELETE FROM {table}")
             started = time.perf_counter()
-            slow = [path for path in files.events if path in by_line or _blank(path)]
+            # DuckDB's reader takes each name as a glob pattern: names with * ? [ go by line
+            slow = [path for path in files.events if path in by_line or _blank(path) or _GLOB.search(path)]
             self._insert_fast(events, [path for path in files.events if path not in set(slow)])
             self._insert_framed(events, slow, files.display, result)
             result.seconds["staging_events"] = time.perf_counter() - started
@@ -593,7 +612,7 @@ SELECT
     _line_number,
     CASE WHEN _shape_error IS NULL THEN {spec.failed_key()} END,
     COALESCE(_shape_error, {spec.reason()}),
-    _raw_line
+    left(_raw_line, {_RAW_LINE_CHARS})
 FROM framed
 WHERE _shape_error IS NOT NULL OR ({spec.reason()}) IS NOT NULL
 """
