@@ -213,6 +213,42 @@ def drop_table(table: str) -> str:
 
 
 # --------------------------------------------------------------------------
+# The input rules, for an engine whose loader cannot apply them itself
+# (Redshift's COPY): after the load, the rows that break a rule move from
+# staging to load_errors. The local loader checks the same rules per record,
+# with the file and line, which COPY does not keep.
+# (table, JSON key, reason, SQL that is TRUE for a row that breaks the rule)
+# --------------------------------------------------------------------------
+
+STAGING_RULES = (
+    ("staging_events", "ts", "missing ts", "ts IS NULL"),
+    ("staging_events", "userId", "userId is not an integer", "user_id IS NOT NULL AND NOT user_id ~ '^[+-]?[0-9]{1,9}$'"),
+    ("staging_songs", "song_id", "missing song_id", "song_id IS NULL"),
+)
+
+# What load_errors.raw_line shows of a staged row (its original line is gone).
+STAGED_ROW_TEXT = {
+    "staging_events": "'userId=' || COALESCE(user_id, '') || ' ts=' || COALESCE(CAST(ts AS VARCHAR(20)), '')"
+    " || ' page=' || COALESCE(page, '') || ' song=' || COALESCE(song, '')",
+    "staging_songs": "'song_id=' || COALESCE(song_id, '') || ' title=' || COALESCE(title, '')"
+    " || ' artist_id=' || COALESCE(artist_id, '')",
+}
+
+
+def reject_staged_rows() -> list[str]:
+    """INSERT into load_errors then DELETE from staging, per rule, in rule order."""
+    statements = []
+    for table, key, reason, bad in STAGING_RULES:
+        statements.append(
+            "INSERT INTO load_errors (table_name, source_file, line_number, column_name, reason, raw_line)\n"
+            f"SELECT '{table}', NULL, NULL, '{key}', '{reason}', {STAGED_ROW_TEXT[table]}\n"
+            f"FROM {table}\nWHERE {bad}"
+        )
+        statements.append(f"DELETE FROM {table} WHERE {bad}")
+    return statements
+
+
+# --------------------------------------------------------------------------
 # The star schema, built from staging with INSERT ... SELECT. The engine runs
 # them in this order inside one transaction after emptying the five tables.
 # --------------------------------------------------------------------------

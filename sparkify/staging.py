@@ -80,7 +80,8 @@ class StagingResult:
         if self.rejected <= max_errors:
             return
         where = "; ".join(
-            f"{_shown(path)}{f':{line}' if line else ''}: {reason}" for _, path, line, reason in self.first_errors
+            f"{_shown(path) if path else table}{f':{line}' if line else ''}: {reason}"
+            for table, path, line, reason in self.first_errors
         )
         raise InputError(
             f"{self.rejected:,} bad input record{'s' if self.rejected != 1 else ''} (MAX_ERRORS is {max_errors}): "

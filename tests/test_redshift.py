@@ -98,6 +98,7 @@ class FakeRedshift:
         self.system.execute("CREATE MACRO pg_last_copy_id() AS (SELECT last_copy_id FROM copy_state)")
         self.system.execute("CREATE MACRO pg_last_copy_count() AS (SELECT last_copy_count FROM copy_state)")
         self.next_query = 5000
+        self.load_errors: list[tuple] = []  # what was written to load_errors (committed or not)
 
     def cursor(self):
         return FakeCursor(self)
@@ -117,6 +118,17 @@ class FakeRedshift:
             return self._copy(text)
         if "stl_load_errors" in text or "pg_last_copy" in text:
             return self.system.execute(text.replace("%s", "?"), params).fetchall()
+        if text.startswith("INSERT INTO load_errors") and params:
+            self.load_errors.extend(params[i : i + 6] for i in range(0, len(params), 6))
+        if text.startswith("SELECT COUNT(*) FROM load_errors"):
+            return [(len(self.load_errors),)]
+        if text.startswith("SELECT COUNT(*) FROM"):
+            return [(self.copies.get(text.split()[-1], Copy()).loaded,)]
+        if text.startswith("SELECT table_name, source_file, line_number, reason FROM load_errors"):
+            rows = sorted(self.load_errors, key=lambda row: (row[1], row[2]))
+            return [(table, file, line, reason) for table, file, line, _, reason, _ in rows[:3]]
+        if text.upper() == "BEGIN" or text.startswith("DELETE FROM load_errors"):
+            self.load_errors = [] if text.startswith("DELETE") else self.load_errors
         return []
 
     def _copy(self, text: str):
@@ -145,7 +157,7 @@ class FakeRedshift:
     def load_error_rows(self) -> list[tuple]:
         rows = []
         for statement, params in self.statements:
-            if statement.startswith("INSERT INTO load_errors"):
+            if statement.startswith("INSERT INTO load_errors") and params:  # not the rule statements
                 rows.extend(tuple(params[i : i + 6]) for i in range(0, len(params), 6))
         return rows
 
@@ -309,7 +321,9 @@ def test_rows_rejected_under_maxerror_are_counted(config):
     ]
     assert fake.load_error_rows() == [("staging_events", *r) for r in event_rejects] + [("staging_songs", *r) for r in song_rejects]
     executed = fake.executed()
-    assert executed[-1] == "COMMIT"
+    commit = executed.index("COMMIT")
+    # the input rules COPY cannot apply run on the staged rows, inside the transaction
+    assert [statement for statement in executed[:commit] if statement in sql.reject_staged_rows()] == sql.reject_staged_rows()
     assert "ROLLBACK" not in executed
 
 
@@ -396,3 +410,38 @@ def test_duckdb_renders_its_own_timestamp_conversion(config):
     assert "epoch_ms(ts) AS start_time" in DuckDBEngine(config, None).render(sql.SONGPLAYS_INSERT)
     assert re.search(r"TIMESTAMP 'epoch' \+ ts / 1000\.0 \* INTERVAL '1 second'",
                      PostgresEngine(config, None).render(sql.SONGPLAYS_INSERT))
+
+
+def test_rules_copy_cannot_apply_move_bad_rows_to_load_errors(warehouse):
+    """The statements Redshift runs after COPY, run here on DuckDB and a real PostgreSQL."""
+    from conftest import run
+
+    import create_tables
+    from sparkify.config import load_config
+    from sparkify.engines import connect
+
+    assert run(create_tables, "--config", warehouse, "--yes", "-q") == 0
+    with connect(load_config(warehouse)) as engine:
+        engine.execute(
+            "INSERT INTO staging_events (ts, user_id, page, song) VALUES "
+            "(1541105830796, '7', 'NextSong', 'A'), (NULL, '8', 'Home', NULL), "
+            "(1541105830797, 'abc', 'NextSong', 'B'), (1541105830798, NULL, 'Home', NULL), "
+            "(1541105830799, '12345678901', 'Home', NULL)"
+        )
+        engine.execute("INSERT INTO staging_songs (song_id, title) VALUES ('SO1', 'A'), (NULL, 'Nameless')")
+        with engine.transaction():
+            for statement in sql.reject_staged_rows():
+                engine.execute(statement)
+        assert engine.query("SELECT ts, user_id FROM staging_events ORDER BY ts") == [
+            (1541105830796, "7"),
+            (1541105830798, None),
+        ]
+        assert engine.query("SELECT song_id FROM staging_songs") == [("SO1",)]
+        assert engine.query(
+            "SELECT table_name, source_file, line_number, column_name, reason, raw_line FROM load_errors ORDER BY reason, raw_line"
+        ) == [
+            ("staging_songs", None, None, "song_id", "missing song_id", "song_id= title=Nameless artist_id="),
+            ("staging_events", None, None, "ts", "missing ts", "userId=8 ts= page=Home song="),
+            ("staging_events", None, None, "userId", "userId is not an integer", "userId=12345678901 ts=1541105830799 page=Home song="),
+            ("staging_events", None, None, "userId", "userId is not an integer", "userId=abc ts=1541105830797 page=NextSong song=B"),
+        ]

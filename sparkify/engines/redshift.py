@@ -125,9 +125,11 @@ class RedshiftEngine(PostgresEngine):
                     failure = (table, source, exc, marker)
                     break
                 errors.extend((table, *row) for row in self.query(LOAD_ERRORS_SINCE, [marker]))
-                result.rows[table] = self.query("SELECT pg_last_copy_count()")[0][0]
             if failure is None:
                 self._insert_load_errors(errors)
+                # COPY cannot apply the input rules: move the rows that break them now
+                for statement in sql.reject_staged_rows():
+                    self.execute(statement)
                 self.execute("COMMIT")
         except BaseException:
             self.rollback()
@@ -151,8 +153,12 @@ class RedshiftEngine(PostgresEngine):
                 f"COPY {table} from {source} rejected {len(rows):,} records (MAX_ERRORS is "
                 f"{max_errors}): {first} - details in table load_errors; the star schema was not changed"
             )
-        result.rejected = len(errors)
-        result.first_errors = [(table, file, line, reason) for table, file, line, _, reason, _ in errors[:SAMPLE_ERRORS]]
+        result.rows = {table: self.count(table) for table in sql.STAGING_TABLES}
+        result.rejected = self.count("load_errors")
+        result.first_errors = self.query(
+            "SELECT table_name, source_file, line_number, reason FROM load_errors "
+            f"ORDER BY source_file, line_number LIMIT {SAMPLE_ERRORS}"
+        )
         return result
 
     def _insert_load_errors(self, rows: list[tuple]) -> None:
