@@ -85,7 +85,11 @@ class PostgresEngine(Engine):
     def load_staging(self, workdir: Path, max_errors: int) -> StagingResult:
         """Parse and check the input locally in DuckDB, then COPY the rows in."""
         files = local_inputs(self.config.inputs, workdir)
-        local = duckdb.connect(":memory:", config={"memory_limit": self.config.duckdb_memory_limit})
+        # spills (past the memory limit) go to the run's own temporary folder
+        local = duckdb.connect(
+            ":memory:",
+            config={"memory_limit": self.config.duckdb_memory_limit, "temp_directory": str(workdir / "spill")},
+        )
         try:
             for table in sql.STAGING_TABLES + ("load_errors",):
                 local.execute(sql.CREATE_TABLES[table].format(attributes=""))
