@@ -41,6 +41,7 @@ import os
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -462,26 +463,24 @@ class LocalJsonReader:
             for table in ("staging_events", "staging_songs", "load_errors"):
                 con.execute(f"DELETE FROM {table}")
             started = time.perf_counter()
-            # DuckDB's reader takes each name as a glob pattern: names with * ? [ go by line
-            slow = [path for path in files.events if path in by_line or _blank(path) or _GLOB.search(path)]
-            self._insert_fast(events, [path for path in files.events if path not in set(slow)])
-            self._insert_framed(events, slow, files.display, result)
-            result.seconds["staging_events"] = time.perf_counter() - started
-            log.info(
-                "  staging_events: %s files (%s read line by line) in %.1f s",
-                f"{len(files.events):,}", f"{len(slow):,}", result.seconds["staging_events"],
-            )
-            started = time.perf_counter()
-            if songs_by_line:
-                self._insert_framed(songs, files.songs, files.display, result)
-            else:
-                self._insert_songs(songs, files.songs, files.display, result)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # DuckDB loads the events (releasing the GIL) while Python reads the song files
+                events_job = pool.submit(self._load_events, events, files, by_line, result)
+                spliced, framed_songs = (None, files.songs) if songs_by_line else self._splice_songs(files)
+                events_job.result()
+            if spliced is not None:
+                self._insert_spliced(songs, spliced)
+            self._insert_framed(songs, framed_songs, files.display, result)
             result.seconds["staging_songs"] = time.perf_counter() - started
-            log.info("  staging_songs: %s files in %.1f s", f"{len(files.songs):,}", result.seconds["staging_songs"])
+            log.info(
+                "  staging_songs: %s files in %.1f s (read while the events loaded)",
+                f"{len(files.songs):,}", result.seconds["staging_songs"],
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        result.empty_files.sort()
         for name in result.empty_files:
             log.warning("warning: %s is empty: no records", _shown(name))
         for table in sql.STAGING_TABLES:
@@ -524,41 +523,58 @@ class LocalJsonReader:
                 raise
             raise _UnparsableFile(name) from None
 
-    def _insert_songs(self, spec: _Spec, files: Sequence[str], display, result: StagingResult) -> None:
+    def _load_events(self, spec: _Spec, files: LocalFiles, by_line: set[str], result: StagingResult) -> None:
+        started = time.perf_counter()
+        # DuckDB's reader takes each name as a glob pattern: names with * ? [ go by line
+        slow = [path for path in files.events if path in by_line or _blank(path) or _GLOB.search(path)]
+        self._insert_fast(spec, [path for path in files.events if path not in set(slow)])
+        self._insert_framed(spec, slow, files.display, result)
+        result.seconds["staging_events"] = time.perf_counter() - started
+        log.info(
+            "  staging_events: %s files (%s read line by line) in %.1f s",
+            f"{len(files.events):,}", f"{len(slow):,}", result.seconds["staging_events"],
+        )
+
+    def _splice_songs(self, files: LocalFiles) -> tuple[Path | None, list[str]]:
         """Song files: one object per file, tens of thousands of files.
 
         Python reads them (faster than DuckDB's per-file readers) and *splices*
         each one-line object into one NDJSON file, its source file name added
-        as the first key, which DuckDB then reads in one pass, checking the
-        rules as it inserts. Files that are not one line of ``{...}`` are
-        framed instead; a bad record anywhere raises _UnparsableSongs and the
-        load starts again with every song file framed.
+        as the first key, for DuckDB to read in one pass (_insert_spliced).
+        Returns that file (None if empty) and the files that are not one line
+        of ``{...}``, to be framed instead.
         """
         spliced = self.workdir / "staging_songs.spliced.ndjson"
         framed = []
         dumps = json.dumps
-        with open(spliced, "w", encoding="utf-8") as out, Progress("reading song files", len(files)) as progress:
-            for path in files:
+        with open(spliced, "w", encoding="utf-8") as out, Progress("reading song files", len(files.songs)) as progress:
+            for path in files.songs:
                 progress.advance()
                 text = _one_line_object(_read(path))
                 if text is None:
                     framed.append(path)
                     continue
-                name = display.get(path, path)
+                name = files.display.get(path, path)
                 out.write('{"' + _SOURCE_KEY + '":' + dumps(name) + "," + text[1:] + "\n")
-        if spliced.stat().st_size:
-            struct = _struct({_SOURCE_KEY: "VARCHAR", **spec.types()})
-            try:
-                self.con.execute(
-                    f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
-                    f"SELECT\n    {spec.select_list()}\n"
-                    f"FROM read_ndjson(?, columns={struct}, format='newline_delimited', maximum_object_size=16777216)\n"
-                    f"WHERE CASE WHEN ({spec.reason()}) IS NULL THEN true ELSE error('bad song record') END",
-                    [str(spliced)],
-                )
-            except Exception as exc:  # duckdb.Error: a record DuckDB cannot read, or one that breaks a rule
-                raise _UnparsableSongs() from exc
-        self._insert_framed(spec, framed, display, result)
+        return (spliced if spliced.stat().st_size else None), framed
+
+    def _insert_spliced(self, spec: _Spec, spliced: Path) -> None:
+        """One pass over the spliced songs, checking the rules as it inserts.
+
+        A bad record anywhere raises _UnparsableSongs: the load starts again
+        with every song file framed, so each bad record is named by file.
+        """
+        struct = _struct({_SOURCE_KEY: "VARCHAR", **spec.types()})
+        try:
+            self.con.execute(
+                f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
+                f"SELECT\n    {spec.select_list()}\n"
+                f"FROM read_ndjson(?, columns={struct}, format='newline_delimited', maximum_object_size=16777216)\n"
+                f"WHERE CASE WHEN ({spec.reason()}) IS NULL THEN true ELSE error('bad song record') END",
+                [str(spliced)],
+            )
+        except Exception as exc:  # duckdb.Error: a record DuckDB cannot read, or one that breaks a rule
+            raise _UnparsableSongs() from exc
 
     # -- precise path: framed lines, every record named by file and line
 
