@@ -21,7 +21,8 @@ How local files are read (``LocalJsonReader``), built for speed on DuckDB:
    pass (DuckDB names the file); the load starts again with that file moved
    to step 2. Clean input, the usual case, is read once.
 2. The other files are *framed* in Python: each record becomes a line of a
-   temporary NDJSON file ``{"f": file, "n": line, "u": utf8_ok, "t": text}``,
+   temporary NDJSON file ``{"f": file, "n": line, "e": error, "t": text}``
+   (``e``: what Python already found wrong, invalid UTF-8 or a record too large),
    which DuckDB then parses and checks with the same rules, so every rejected
    record is named by file and line. Song files always go this way: there are
    tens of thousands of tiny ones and Python opens them faster than DuckDB's
@@ -55,12 +56,17 @@ log = logging.getLogger(__name__)
 # What a line of the jsonpaths file may look like: $['key'], $["key"] or $.key
 _JSONPATH = re.compile(r"""^\$(?:\['([^']+)'\]|\["([^"]+)"\]|\.([A-Za-z_][A-Za-z0-9_]*))$""")
 # DuckDB names the file it cannot parse: ... in file "PATH", ...
-_DUCKDB_BAD_FILE = re.compile(r'in file "(.+?)"(?:,| at| in)')
+_DUCKDB_BAD_FILE = re.compile(r'file "(.+?)"(?:,| at| in|\)|$)')
 _FAST_PATH_RETRIES = 8
 _GLOB = re.compile(r"[*?\[{]")
 _TS_MIN, _TS_MAX = -62135596800000, 253402300799999  # 0001-01-01 .. 9999-12-31, in ms
 # load_errors.raw_line is VARCHAR(65535) bytes: 16,000 characters always fit
 _RAW_LINE_CHARS = 16000
+# DuckDB's JSON reader takes objects up to this size; a larger record is rejected.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+# A framed line holds a record as an escaped JSON string: up to 6 bytes a byte (\\u0001).
+_FRAMED_LINE_BYTES = 6 * MAX_RECORD_BYTES + 65536
+_TOO_LARGE = f"record larger than {MAX_RECORD_BYTES // (1024 * 1024)} MB"
 SAMPLE_ERRORS = 3
 
 
@@ -223,8 +229,8 @@ def frame_files(paths: Sequence[str], out, display: dict[str, str] | None = None
             if not data.strip():
                 empty.append(name)
                 continue
-            for number, text, utf8_ok in _records(data):
-                out.write(dumps({"f": name, "n": number, "u": utf8_ok, "t": text}, ensure_ascii=False))
+            for number, text, error in _records(data):
+                out.write(dumps({"f": name, "n": number, "e": error, "t": text}, ensure_ascii=False))
                 out.write("\n")
     return empty
 
@@ -255,28 +261,36 @@ def _read(path: str) -> bytes:
 
 
 def _records(data: bytes):
-    """(line number, text, valid UTF-8) for each record of one file's bytes."""
+    """(line number, text, error or None) for each record of one file's bytes.
+
+    The errors found here, before any JSON parsing: invalid UTF-8 (the text
+    keeps U+FFFD for the bad bytes) and a record larger than DuckDB reads
+    (the text is cut short).
+    """
     data = data.removeprefix(codecs.BOM_UTF8)  # editors on Windows write one
     try:
         whole = data.decode("utf-8")
     except UnicodeDecodeError:
         whole = None
-    if whole is not None and "\n" in whole.strip():
+    if whole is not None and "\n" in whole.strip() and len(data) <= MAX_RECORD_BYTES:
         # A pretty-printed document spanning lines is one record.
         try:
             json.loads(whole)
         except ValueError:
             pass
         else:
-            yield 1, " ".join(whole.split("\n")).strip(), True
+            yield 1, " ".join(whole.split("\n")).strip(), None
             return
     for number, raw in enumerate(data.split(b"\n"), 1):
         if not raw.strip():
             continue
+        if len(raw) > MAX_RECORD_BYTES:
+            yield number, raw[:_RAW_LINE_CHARS].decode("utf-8", errors="replace"), _TOO_LARGE
+            continue
         try:
-            yield number, raw.decode("utf-8").rstrip("\r"), True
+            yield number, raw.decode("utf-8").rstrip("\r"), None
         except UnicodeDecodeError:
-            yield number, raw.decode("utf-8", errors="replace").rstrip("\r"), False
+            yield number, raw.decode("utf-8", errors="replace").rstrip("\r"), "invalid UTF-8"
 
 
 # ---------------------------------------------------------------- SQL
@@ -498,7 +512,7 @@ class LocalJsonReader:
     def _read_ndjson(struct: str) -> str:
         return (
             f"read_ndjson(?, columns={struct}, format='newline_delimited', "
-            "filename=true, maximum_object_size=16777216)"
+            f"filename=true, maximum_object_size={MAX_RECORD_BYTES})"
         )
 
     def _insert_fast(self, spec: _Spec, files: Sequence[str]) -> None:
@@ -569,7 +583,9 @@ class LocalJsonReader:
             self.con.execute(
                 f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
                 f"SELECT\n    {spec.select_list()}\n"
-                f"FROM read_ndjson(?, columns={struct}, format='newline_delimited', maximum_object_size=16777216)\n"
+                # a spliced line is the record plus its file name
+                f"FROM read_ndjson(?, columns={struct}, format='newline_delimited', "
+                f"maximum_object_size={MAX_RECORD_BYTES + 65536})\n"
                 f"WHERE CASE WHEN ({spec.reason()}) IS NULL THEN true ELSE error('bad song record') END",
                 [str(spliced)],
             )
@@ -591,15 +607,15 @@ class LocalJsonReader:
             f"""
 CREATE OR REPLACE TEMP TABLE framed AS
 WITH lines AS (
-    SELECT f AS _source_file, n AS _line_number, u AS _utf8, t AS _raw_line
-    FROM read_ndjson(?, columns={{'f': 'VARCHAR', 'n': 'BIGINT', 'u': 'BOOLEAN', 't': 'VARCHAR'}},
-                     format='newline_delimited', maximum_object_size=16777216)
+    SELECT f AS _source_file, n AS _line_number, e AS _error, t AS _raw_line
+    FROM read_ndjson(?, columns={{'f': 'VARCHAR', 'n': 'BIGINT', 'e': 'VARCHAR', 't': 'VARCHAR'}},
+                     format='newline_delimited', maximum_object_size={_FRAMED_LINE_BYTES})
 ),
 shaped AS (
     SELECT
         *,
         CASE
-            WHEN NOT _utf8 THEN 'invalid UTF-8'
+            WHEN _error IS NOT NULL THEN _error
             WHEN NOT json_valid(_raw_line) THEN 'malformed JSON'
             WHEN json_type(_raw_line) <> 'OBJECT' THEN 'not a JSON object'
         END AS _shape_error

@@ -81,3 +81,12 @@ def test_a_huge_bad_line_is_kept_shortened(inputs, warehouse):
     [(line, reason, size)] = fetch(warehouse, "SELECT line_number, reason, LENGTH(raw_line) FROM load_errors")
     assert (line, reason, size) == (2, "malformed JSON", 16000)
     assert etl.main(["--config", str(warehouse), "-q"]) == 1  # still a bad record without --max-errors
+
+
+def test_a_record_larger_than_the_reader_takes_is_rejected_by_line(inputs, warehouse):
+    huge = play("S", "A", 1.0, location="x" * (17 * 1024 * 1024))
+    path = inputs.events([play("S", "A", 1.0), huge, play("S", "A", 1.0, ts=TS + 1)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    assert build(warehouse, "--max-errors", "1") == 0
+    assert rejected(warehouse) == [(str(path), 2, None, "record larger than 16 MB")]
+    assert fetch(warehouse, "SELECT COUNT(*) FROM songplays") == [(2,)]
