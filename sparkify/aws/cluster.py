@@ -121,60 +121,49 @@ def _elapsed(started: float) -> str:
 
 
 def wait_until_available(redshift, identifier: str, minutes: float, delay: float | None = None) -> dict:
-    delay = POLL_SECONDS if delay is None else delay
-    log.info("waiting for cluster %s to become available (up to %g min, checking every %g s)", identifier, minutes, delay)
-    started = time.monotonic()
-    stop = _progress(redshift, identifier, started)
-    try:
-        with aws_call(f"wait for cluster {identifier}"):
-            redshift.get_waiter("cluster_available").wait(
-                ClusterIdentifier=identifier,
-                WaiterConfig={"Delay": delay, "MaxAttempts": _attempts(minutes, delay)},
-            )
-    except WaiterError as exc:
-        _refused(exc, f"wait for cluster {identifier}")
-        status = _status(exc)
-        if "Max attempts exceeded" in str(exc):
-            raise AwsError(
-                f"cluster {identifier} is still {status} after {minutes:g} min - it exists and is billed; "
-                "re-run setup_cluster.py to keep waiting (--wait-minutes N), or clean_redshift.py to delete it"
-            ) from None
-        raise AwsError(
-            f"cluster {identifier} became {status} while waiting for it to be available - "
-            "check it in the Redshift console, then re-run setup_cluster.py or clean_redshift.py"
-        ) from None
-    finally:
-        stop()
-    log.info("cluster %s is available after %s", identifier, _elapsed(started))
+    _wait(
+        redshift, "cluster_available", identifier, minutes, delay,
+        goal="become available", done="available",
+        timed_out="it exists and is billed; re-run setup_cluster.py to keep waiting (--wait-minutes N), "
+        "or clean_redshift.py to delete it",
+        went_wrong="while waiting for it to be available - check it in the Redshift console, "
+        "then re-run setup_cluster.py or clean_redshift.py",
+    )
     return describe(redshift, identifier)
 
 
 def wait_until_deleted(redshift, identifier: str, minutes: float, delay: float | None = None) -> None:
+    _wait(
+        redshift, "cluster_deleted", identifier, minutes, delay,
+        goal="be deleted", done="deleted",
+        timed_out="AWS is still deleting it; re-run clean_redshift.py later to finish (--wait-minutes N)",
+        went_wrong="instead of being deleted - check it in the Redshift console and re-run clean_redshift.py",
+    )
+
+
+def _wait(redshift, waiter: str, identifier: str, minutes: float, delay: float | None, *,
+          goal: str, done: str, timed_out: str, went_wrong: str) -> None:
+    """boto3's waiter, bounded to `minutes`, with a progress line per poll and one-line failures."""
     delay = POLL_SECONDS if delay is None else delay
-    log.info("waiting for cluster %s to be deleted (up to %g min, checking every %g s)", identifier, minutes, delay)
+    log.info("waiting for cluster %s to %s (up to %g min, checking every %g s)", identifier, goal, minutes, delay)
     started = time.monotonic()
     stop = _progress(redshift, identifier, started)
+    what = f"wait for cluster {identifier}" + ("" if waiter == "cluster_available" else " to be deleted")
     try:
-        with aws_call(f"wait for cluster {identifier} to be deleted"):
-            redshift.get_waiter("cluster_deleted").wait(
+        with aws_call(what):
+            redshift.get_waiter(waiter).wait(
                 ClusterIdentifier=identifier,
                 WaiterConfig={"Delay": delay, "MaxAttempts": _attempts(minutes, delay)},
             )
     except WaiterError as exc:
-        _refused(exc, f"wait for cluster {identifier} to be deleted")
+        _refused(exc, what)
         status = _status(exc)
         if "Max attempts exceeded" in str(exc):
-            raise AwsError(
-                f"cluster {identifier} is still {status} after {minutes:g} min - AWS is still deleting it; "
-                "re-run clean_redshift.py later to finish (--wait-minutes N)"
-            ) from None
-        raise AwsError(
-            f"cluster {identifier} became {status} instead of being deleted - check it in the Redshift "
-            "console and re-run clean_redshift.py"
-        ) from None
+            raise AwsError(f"cluster {identifier} is still {status} after {minutes:g} min - {timed_out}") from None
+        raise AwsError(f"cluster {identifier} became {status} {went_wrong}") from None
     finally:
         stop()
-    log.info("cluster %s is deleted after %s", identifier, _elapsed(started))
+    log.info("cluster %s is %s after %s", identifier, done, _elapsed(started))
 
 
 def _refused(exc: WaiterError, what: str) -> None:
