@@ -189,6 +189,19 @@ def build(config: Path, *etl_args) -> int:
     return run(etl, "--config", config, "-q", *etl_args)
 
 
+def generated_warehouse(root: Path, *, events: int, songs: int, seed: int) -> Path:
+    """Generate data into root/input, build a DuckDB warehouse from it; return its config file."""
+    from sparkify.sample_data import generate
+
+    generate(root / "input", events=events, songs=songs, seed=seed)
+    config = write_config(root / "dwh.cfg", {
+        "DWH": {"DUCKDB_PATH": "warehouse.duckdb"},
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })
+    assert build(config) == 0
+    return config
+
+
 def fetch(config: Path, statement: str) -> list[tuple]:
     """Rows of a query on the configured warehouse, through the project's engine."""
     from sparkify.engines import connect

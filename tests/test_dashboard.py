@@ -32,8 +32,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, build, raw_plays, write_config
-from sparkify.sample_data import generate
+from conftest import REPO, generated_warehouse, raw_plays, write_config
 
 DASHBOARD = REPO / "dashboard.py"
 BUILD_COMMAND = "python create_tables.py && python etl.py"
@@ -67,12 +66,7 @@ def expected_metrics(plays: list[dict]) -> dict[str, str]:
 def sample(tmp_path_factory):
     """A small generated warehouse: (its config file, the raw plays)."""
     root = tmp_path_factory.mktemp("dashboard")
-    generate(root / "input", events=2_000, songs=80, seed=4)
-    config = write_config(root / "dwh.cfg", {
-        "DWH": {"DUCKDB_PATH": "warehouse.duckdb"},
-        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
-    })
-    assert build(config) == 0
+    config = generated_warehouse(root, events=2_000, songs=80, seed=4)
     return config, plays_by_day(root / "input")
 
 

@@ -19,8 +19,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from conftest import PG_PASSWORD, REPO, build, raw_plays, write_config
-from sparkify.sample_data import generate
+from conftest import PG_PASSWORD, REPO, generated_warehouse, raw_plays, write_config
 
 NOTEBOOK = REPO / "notebooks" / "analytics.ipynb"
 QUESTIONS = 7  # the issue's seven questions, one plot at least each
@@ -96,12 +95,7 @@ def assert_ran_top_to_bottom(notebook) -> None:
 def warehouse(tmp_path_factory):
     """A small generated warehouse: (config file, NextSong events)."""
     root = tmp_path_factory.mktemp("notebook")
-    generate(root / "input", events=1_500, songs=60, seed=9)
-    config = write_config(root / "dwh.cfg", {
-        "DWH": {"DUCKDB_PATH": "analytics.duckdb"},
-        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
-    })
-    assert build(config) == 0
+    config = generated_warehouse(root, events=1_500, songs=60, seed=9)
     return config, raw_plays(root / "input")
 
 
