@@ -108,7 +108,7 @@ def test_notebook_runs_top_to_bottom_on_the_configured_warehouse(executed, wareh
     assert_ran_top_to_bottom(executed)
     printed = stdout(executed)
     # it read the warehouse $DWH_CONFIG names, not the project's default one
-    assert printed.startswith("engine duckdb, database analytics.duckdb (dwh.cfg)\n")
+    assert printed.startswith("engine duckdb, database warehouse.duckdb (dwh.cfg)\n")
     plays = warehouse[1]
     users = len({event["userId"] for event in plays})
     assert f"all plays: {len(plays):,} plays by {users:,} users" in printed
