@@ -11,8 +11,9 @@ Where the dialects differ the statement has a placeholder that the engine fills
   TIMESTAMP keeping the milliseconds.
 
 Nothing here reads configuration or touches a database: this module only holds
-text. The staging loads (COPY from S3, COPY FROM STDIN, DuckDB's JSON reader)
-live with their engines.
+text. The input rules are declared in ``sparkify/rules.py``; the staging loads
+(COPY from S3, COPY FROM STDIN, DuckDB's JSON reader) live with their engines
+and ``sparkify/reader.py``.
 """
 
 import re
@@ -204,6 +205,9 @@ def text_widths(table: str) -> dict[str, int]:
 
 
 STAGING_TABLES = ("staging_events", "staging_songs")
+STAGING_COLUMNS = {"staging_events": STAGING_EVENTS_COLUMNS, "staging_songs": STAGING_SONGS_COLUMNS}
+# What a staging load replaces: the staging tables and the rejected records.
+LOADED_TABLES = (*STAGING_TABLES, "load_errors")
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 ALL_TABLES = tuple(CREATE_TABLES)
 
@@ -212,40 +216,17 @@ def drop_table(table: str) -> str:
     return f"DROP TABLE IF EXISTS {table}"
 
 
-# --------------------------------------------------------------------------
-# The input rules, for an engine whose loader cannot apply them itself
-# (Redshift's COPY): after the load, the rows that break a rule move from
-# staging to load_errors. The local loader checks the same rules per record,
-# with the file and line, which COPY does not keep.
-# (table, JSON key, reason, SQL that is TRUE for a row that breaks the rule)
-# --------------------------------------------------------------------------
-
-STAGING_RULES = (
-    ("staging_events", "ts", "missing ts", "ts IS NULL"),
-    ("staging_events", "userId", "userId is not an integer", "user_id IS NOT NULL AND NOT user_id ~ '^[+-]?[0-9]{1,9}$'"),
-    ("staging_songs", "song_id", "missing song_id", "song_id IS NULL"),
-)
-
-# What load_errors.raw_line shows of a staged row (its original line is gone).
-STAGED_ROW_TEXT = {
-    "staging_events": "'userId=' || COALESCE(user_id, '') || ' ts=' || COALESCE(CAST(ts AS VARCHAR(20)), '')"
-    " || ' page=' || COALESCE(page, '') || ' song=' || COALESCE(song, '')",
-    "staging_songs": "'song_id=' || COALESCE(song_id, '') || ' title=' || COALESCE(title, '')"
-    " || ' artist_id=' || COALESCE(artist_id, '')",
-}
+def delete_rows(table: str) -> str:
+    return f"DELETE FROM {table}"
 
 
-def reject_staged_rows() -> list[str]:
-    """INSERT into load_errors then DELETE from staging, per rule, in rule order."""
-    statements = []
-    for table, key, reason, bad in STAGING_RULES:
-        statements.append(
-            "INSERT INTO load_errors (table_name, source_file, line_number, column_name, reason, raw_line)\n"
-            f"SELECT '{table}', NULL, NULL, '{key}', '{reason}', {STAGED_ROW_TEXT[table]}\n"
-            f"FROM {table}\nWHERE {bad}"
-        )
-        statements.append(f"DELETE FROM {table} WHERE {bad}")
-    return statements
+# The first rejected records of a load, in file order, for the one-line error.
+FIRST_LOAD_ERRORS = """
+SELECT table_name, source_file, line_number, reason
+FROM load_errors
+ORDER BY source_file, line_number
+LIMIT 3
+"""
 
 
 # --------------------------------------------------------------------------

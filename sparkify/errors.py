@@ -15,3 +15,9 @@ class InputError(SparkifyError):
 
 class WarehouseError(SparkifyError):
     """The database refused, failed or could not be reached."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (drivers add context lines), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import sql_queries as sql
-from sparkify import report, transforms
+from sparkify import inputs, report, staging, transforms
 from sparkify.config import Config
 from sparkify.engines import connect
 from sparkify.engines.base import Engine
@@ -40,15 +40,18 @@ def run_etl(config: Config, max_errors: int | None = None) -> report.RunSummary:
 
         log.info("[1/3] loading staging tables ...")
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="sparkify-") as workdir:
-            staging = engine.load_staging(Path(workdir), allowed)
+        with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
+            workdir = Path(tmp)
+            # local engines read files found (or downloaded) here; Redshift's COPY reads S3 itself
+            files = inputs.resolve(config.inputs, workdir) if engine.reads_local_files else None
+            staged = staging.load(engine, files, workdir, allowed)
         seconds["staging"] = time.perf_counter() - started
         log.info(
             "[1/3] staging: %s events, %s songs, %s rejected in %.1f s",
-            f"{staging.rows['staging_events']:,}", f"{staging.rows['staging_songs']:,}",
-            f"{staging.rejected:,}", seconds["staging"],
+            f"{staged.rows['staging_events']:,}", f"{staged.rows['staging_songs']:,}",
+            f"{staged.rejected:,}", seconds["staging"],
         )
-        staging.check(allowed)
+        staged.check(allowed)
 
         log.info("[2/3] building the star schema (one transaction) ...")
         started = time.perf_counter()
@@ -57,8 +60,8 @@ def run_etl(config: Config, max_errors: int | None = None) -> report.RunSummary:
         log.info("[2/3] star schema built and checked in %.1f s", seconds["star schema"])
 
         log.info("[3/3] counting ...")
-        summary = report.collect(engine, staging)
+        summary = report.collect(engine, staged)
     seconds["total"] = time.perf_counter() - run_started
     summary.seconds = seconds
-    summary.step_seconds = {**staging.seconds, **steps}
+    summary.step_seconds = {**staged.seconds, **steps}
     return summary

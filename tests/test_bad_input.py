@@ -142,8 +142,8 @@ def test_user_id_too_large_for_an_integer_is_rejected_like_its_text_form(inputs,
 
     assert (code, err) == (0, "")
     assert [row[:5] for row in load_errors(warehouse)] == [
-        ("staging_events", str(path.resolve()), 2, "userId", "userId is not an integer"),
-        ("staging_events", str(path.resolve()), 3, "userId", "userId is not an integer"),
+        ("staging_events", str(path.resolve()), 2, "userId", "userId is outside the INTEGER range"),
+        ("staging_events", str(path.resolve()), 3, "userId", "userId is outside the INTEGER range"),
     ]
     assert [row[0] for row in table(warehouse, "users")] == [10]
 

@@ -24,6 +24,7 @@ from sparkify.engines.duckdb import DuckDBEngine
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.engines.redshift import RedshiftEngine, copy_statement
 from sparkify.errors import InputError, WarehouseError
+from sparkify import rules, staging
 from sparkify.staging import StagingResult
 
 ARN = "arn:aws:iam::123456789012:role/sparkify-dwh-s3-read"
@@ -124,7 +125,7 @@ class FakeRedshift:
             return [(len(self.load_errors),)]
         if text.startswith("SELECT COUNT(*) FROM"):
             return [(self.copies.get(text.split()[-1], Copy()).loaded,)]
-        if text.startswith("SELECT table_name, source_file, line_number, reason FROM load_errors"):
+        if text.startswith("SELECT table_name, source_file, line_number, reason"):
             rows = sorted(self.load_errors, key=lambda row: (row[1], row[2]))
             return [(table, file, line, reason) for table, file, line, _, reason, _ in rows[:3]]
         if text.upper() == "BEGIN" or text.startswith("DELETE FROM load_errors"):
@@ -160,6 +161,13 @@ class FakeRedshift:
             if statement.startswith("INSERT INTO load_errors") and params:  # not the rule statements
                 rows.extend(tuple(params[i : i + 6]) for i in range(0, len(params), 6))
         return rows
+
+
+def load(config, fake: FakeRedshift, max_errors: int) -> StagingResult:
+    """The pipeline's staging step on the fake cluster, with its MAX_ERRORS decision."""
+    result = staging.load(RedshiftEngine(config, fake), None, None, max_errors)
+    result.check(max_errors)
+    return result
 
 
 def event_reject(line: int, column: str = "ts", reason: str = "Invalid digit, Value 'a', Pos 0, Type: Long") -> tuple:
@@ -222,10 +230,17 @@ def test_events_copy_statement():
         "TIMEFORMAT 'epochmillisecs'",
         "BLANKSASNULL EMPTYASNULL",
         "COMPUPDATE OFF STATUPDATE OFF",
-        "MAXERROR 5",
+        "MAXERROR 6",  # one more than MAX_ERRORS: Redshift fails *at* MAXERROR
         "REGION 'us-west-2'",
     ):
         assert part in statement
+
+
+@pytest.mark.parametrize("max_errors, sent", [(0, 1), (5, 6), (99999, 100000), (100000, 100000), (10**9, 100000)])
+def test_maxerror_is_one_more_than_max_errors_up_to_redshifts_limit(max_errors, sent):
+    # "If the load returns the error_count number of errors or greater, the load fails" (COPY's MAXERROR);
+    # the local engines fail only past MAX_ERRORS, and Redshift takes at most 100000.
+    assert f"MAXERROR {sent}\n" in events_copy(max_errors=max_errors) + "\n"
 
 
 def test_songs_copy_statement_uses_auto_ignorecase(config):
@@ -234,7 +249,7 @@ def test_songs_copy_statement_uses_auto_ignorecase(config):
     assert songs.startswith("COPY staging_songs\n")
     assert f"FROM '{SONG_DATA}'" in songs
     assert "FORMAT AS JSON 'auto ignorecase'" in songs
-    assert "MAXERROR 0" in songs
+    assert "MAXERROR 1" in songs
     assert f"FORMAT AS JSON '{JSONPATHS}'" in statements["staging_events"]
     assert f"IAM_ROLE '{ARN}'" in statements["staging_events"]
 
@@ -245,7 +260,7 @@ def test_copy_statements_carry_no_keys(config, max_errors):
         upper = statement.upper()
         for secret in ("ACCESS_KEY_ID", "SECRET", "CREDENTIALS", "SESSION_TOKEN", "AKIA"):
             assert secret not in upper
-        assert f"MAXERROR {max_errors}" in statement
+        assert f"MAXERROR {max_errors + 1}" in statement
 
 
 # AWS's documented example key id, built so no scanner takes it for a real one
@@ -286,13 +301,15 @@ def test_rejected_copy_names_file_line_column_and_reason(config):
     fake = FakeRedshift(staging_events=Copy(rejected=rejects, error=LOAD_FAILED))
 
     with pytest.raises(InputError) as caught:
-        RedshiftEngine(config, fake).load_staging(None, 0)
+        load(config, fake, 0)
 
+    # the same wording as on the local engines
     assert str(caught.value) == (
-        f"COPY staging_events from {LOG_DATA} rejected 2 records (MAX_ERRORS is 0): "
-        f"{EVENTS_FILE}:7 ts: Invalid digit, Value 'a', Pos 0, Type: Long; "
-        f"{EVENTS_FILE}:9 userid: Invalid digit, Value 'x', Pos 0, Type: Integer"
-        " - details in table load_errors; the star schema was not changed"
+        "2 bad input records (MAX_ERRORS is 0): "
+        f"{EVENTS_FILE}:7: Invalid digit, Value 'a', Pos 0, Type: Long; "
+        f"{EVENTS_FILE}:9: Invalid digit, Value 'x', Pos 0, Type: Integer"
+        " - fix the input, or allow them with --max-errors N (details in table load_errors); "
+        "the star schema was not changed"
     )
     assert fake.load_error_rows() == [("staging_events", *row) for row in rejects]
     executed = fake.executed()
@@ -313,7 +330,7 @@ def test_rows_rejected_under_maxerror_are_counted(config):
         staging_songs=Copy(loaded=71, rejected=song_rejects),
     )
 
-    result = RedshiftEngine(config, fake).load_staging(None, 5)
+    result = load(config, fake, 5)
 
     assert isinstance(result, StagingResult)
     assert result.rows == {"staging_events": 8054, "staging_songs": 71}
@@ -327,7 +344,8 @@ def test_rows_rejected_under_maxerror_are_counted(config):
     executed = fake.executed()
     commit = executed.index("COMMIT")
     # the input rules COPY cannot apply run on the staged rows, inside the transaction
-    assert [statement for statement in executed[:commit] if statement in sql.reject_staged_rows()] == sql.reject_staged_rows()
+    staged_rules = [statement.strip() for statement in rules.staged_rejects(quote=RedshiftEngine.literal)]
+    assert [statement for statement in executed[:commit] if statement in staged_rules] == staged_rules
     assert "ROLLBACK" not in executed
 
 
@@ -337,7 +355,7 @@ def test_clean_copy_after_one_with_rejects_adds_no_rejects(config):
     event_rejects = [event_reject(7), event_reject(9)]
     fake = FakeRedshift(staging_events=Copy(loaded=8054, rejected=event_rejects), staging_songs=Copy(loaded=71))
 
-    result = RedshiftEngine(config, fake).load_staging(None, 5)
+    result = load(config, fake, 5)
 
     assert result.rejected == 2
     assert fake.load_error_rows() == [("staging_events", *row) for row in event_rejects]
@@ -348,7 +366,7 @@ def test_failed_copy_without_load_errors_points_at_the_iam_role(config):
     fake = FakeRedshift(staging_events=Copy(error=denied, starts_load=False))
 
     with pytest.raises(WarehouseError) as caught:
-        RedshiftEngine(config, fake).load_staging(None, 0)
+        load(config, fake, 0)
 
     assert not isinstance(caught.value, InputError)
     message = str(caught.value)
@@ -370,7 +388,7 @@ def test_failed_songs_copy_is_not_blamed_on_the_events_rejects(config):
     )
 
     with pytest.raises(WarehouseError) as caught:
-        RedshiftEngine(config, fake).load_staging(None, 5)
+        load(config, fake, 5)
 
     assert not isinstance(caught.value, InputError), str(caught.value)
     assert str(caught.value).startswith(f"COPY staging_songs from {SONG_DATA} failed: ")
@@ -386,7 +404,7 @@ def test_logs_name_each_copy_but_never_the_statement(config, caplog):
     )
 
     with pytest.raises(InputError) as caught:
-        RedshiftEngine(config, fake).load_staging(None, 1)
+        load(config, fake, 0)
 
     messages = [record.getMessage() for record in caplog.records]
     assert any(f"COPY staging_events from {LOG_DATA}" in message for message in messages)
@@ -434,7 +452,7 @@ def test_rules_copy_cannot_apply_move_bad_rows_to_load_errors(warehouse):
         )
         engine.execute("INSERT INTO staging_songs (song_id, title) VALUES ('SO1', 'A'), (NULL, 'Nameless')")
         with engine.transaction():
-            for statement in sql.reject_staged_rows():
+            for statement in rules.staged_rejects(quote=engine.literal):
                 engine.execute(statement)
         assert engine.query("SELECT ts, user_id FROM staging_events ORDER BY ts") == [
             (1541105830796, "7"),
@@ -446,6 +464,7 @@ def test_rules_copy_cannot_apply_move_bad_rows_to_load_errors(warehouse):
         ) == [
             ("staging_songs", None, None, "song_id", "missing song_id", "song_id= title=Nameless artist_id="),
             ("staging_events", None, None, "ts", "missing ts", "userId=8 ts= page=Home song="),
-            ("staging_events", None, None, "userId", "userId is not an integer", "userId=12345678901 ts=1541105830799 page=Home song="),
             ("staging_events", None, None, "userId", "userId is not an integer", "userId=abc ts=1541105830797 page=NextSong song=B"),
+            # an integer INTEGER cannot hold has its own reason (10 digits that fit are accepted)
+            ("staging_events", None, None, "userId", "userId is outside the INTEGER range", "userId=12345678901 ts=1541105830799 page=Home song="),
         ]

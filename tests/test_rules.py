@@ -8,7 +8,7 @@ import pytest
 
 import sql_queries as sql
 from conftest import build, event, fetch, play, song, table
-from sparkify import transforms
+from sparkify import inputs as inputs_, staging, transforms
 from sparkify.config import load_config
 from sparkify.engines import connect
 from sparkify.errors import WarehouseError
@@ -236,8 +236,9 @@ def test_failed_check_rolls_back(inputs, warehouse, monkeypatch, tmp_path, break
     table_name, rewrite, message = BROKEN[breakage]
     broken = tuple((name, rewrite(stmt) if name == table_name else stmt) for name, stmt in sql.STAR_INSERTS)
     monkeypatch.setattr(sql, "STAR_INSERTS", broken)
-    with connect(load_config(warehouse)) as engine:
-        engine.load_staging(tmp_path, 0)
+    config = load_config(warehouse)
+    with connect(config) as engine:
+        staging.load(engine, inputs_.resolve(config.inputs, tmp_path), tmp_path, 0)
         with pytest.raises(WarehouseError) as failure:
             transforms.build_star_schema(engine)
     assert str(failure.value) == message + " - the star schema is unchanged"

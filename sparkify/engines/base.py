@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import sql_queries as sql
+from sparkify import quoting
 from sparkify.config import Config
 from sparkify.errors import WarehouseError
-from sparkify.staging import StagingResult
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,10 @@ class Engine:
     placeholder = "%s"
     # epoch milliseconds -> TIMESTAMP, milliseconds kept (PostgreSQL, Redshift)
     start_time_sql = "TIMESTAMP 'epoch' + ts / 1000.0 * INTERVAL '1 second'"
+    # a backslash in a string literal is an escape (Redshift), not a character
+    backslash_escapes = False
+    # staging reads the input files on this machine (False: the warehouse reads S3 itself)
+    reads_local_files = True
 
     def __init__(self, config: Config):
         self.config = config
@@ -36,6 +40,11 @@ class Engine:
     def table_attributes(self, table: str) -> str:
         """What follows the column list of CREATE TABLE (Redshift: distribution and sort keys)."""
         return ""
+
+    @classmethod
+    def literal(cls, value: str) -> str:
+        """A string literal in this dialect (sparkify.quoting), for what cannot be a parameter."""
+        return quoting.literal(value, backslash_escapes=cls.backslash_escapes)
 
     def render(self, statement: str, table: str | None = None) -> str:
         """Fill a shared statement's dialect placeholders."""
@@ -104,10 +113,14 @@ class Engine:
 
     # ------------------------------------------------------------ staging
 
-    def load_staging(self, workdir: Path, max_errors: int) -> StagingResult:
-        """Replace staging_events, staging_songs and load_errors from the configured inputs.
+    def local_staging(self, workdir: Path) -> AbstractContextManager:
+        """A DuckDB engine to read the input files into (sparkify.staging).
 
-        Local engines read every record and leave the MAX_ERRORS decision to the
-        caller (StagingResult.check); Redshift passes it to COPY as MAXERROR.
+        Whatever its staging tables and load_errors hold when the block ends
+        without an error replaces this warehouse's, in one transaction.
         """
-        raise NotImplementedError
+        raise NotImplementedError(f"the {self.name} engine does not stage local files")
+
+    def copy_staging(self, max_errors: int) -> None:
+        """Replace the staging tables and load_errors with what the warehouse reads itself (Redshift)."""
+        raise NotImplementedError(f"the {self.name} engine does not load staging by itself")

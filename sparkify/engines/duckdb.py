@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
+import sql_queries as sql
 from sparkify.config import Config
 from sparkify.engines.base import Engine
-from sparkify.errors import WarehouseError
-from sparkify.staging import LocalJsonReader, StagingResult, local_inputs
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+from sparkify.errors import WarehouseError, first_line
 
 
 class DuckDBEngine(Engine):
@@ -36,32 +33,46 @@ class DuckDBEngine(Engine):
             con = duckdb.connect(str(path), read_only=read_only)
         except (duckdb.Error, OSError) as exc:
             hint = " - is another program (a notebook, the dashboard) using it?" if "lock" in str(exc).lower() else ""
-            raise WarehouseError(f"cannot open DuckDB database {path}: {_first_line(exc)}{hint}") from None
+            raise WarehouseError(f"cannot open DuckDB database {path}: {first_line(exc)}{hint}") from None
+        engine = cls(config, con)
         # Bounded memory: DuckDB spills to disk rather than grow past it.
-        con.execute(f"SET memory_limit = '{config.duckdb_memory_limit}'")
+        engine.execute(f"SET memory_limit = {engine.literal(config.duckdb_memory_limit)}")
         if not read_only:
             # Bulk loads need no row order; this lets DuckDB stream them in less memory.
-            con.execute("SET preserve_insertion_order = false")
-        return cls(config, con)
+            engine.execute("SET preserve_insertion_order = false")
+        return engine
+
+    @classmethod
+    def scratch(cls, config: Config, workdir: Path) -> DuckDBEngine:
+        """An in-memory database with the staging tables, spilling into the run's temporary folder."""
+        con = duckdb.connect(
+            ":memory:",
+            config={"memory_limit": config.duckdb_memory_limit, "temp_directory": str(workdir / "spill")},
+        )
+        engine = cls(config, con)
+        for table in sql.LOADED_TABLES:
+            engine.execute(engine.render(sql.CREATE_TABLES[table], table))
+        return engine
 
     def execute(self, statement: str, params: Sequence | None = None) -> None:
         try:
             self.con.execute(statement, params)
         except duckdb.Error as exc:
-            raise WarehouseError(f"duckdb: {_first_line(exc)}") from None
+            raise WarehouseError(f"duckdb: {first_line(exc)}") from None
 
     def query(self, statement: str, params: Sequence | None = None) -> list[tuple]:
         try:
             return self.con.execute(statement, params).fetchall()
         except duckdb.Error as exc:
-            raise WarehouseError(f"duckdb: {_first_line(exc)}") from None
+            raise WarehouseError(f"duckdb: {first_line(exc)}") from None
 
     def close(self) -> None:
         self.con.close()
 
-    def load_staging(self, workdir: Path, max_errors: int) -> StagingResult:
-        files = local_inputs(self.config.inputs, workdir)
+    @contextmanager
+    def local_staging(self, workdir: Path) -> Iterator[DuckDBEngine]:
+        """The warehouse itself: the reader replaces its staging tables in its own transaction."""
         try:
-            return LocalJsonReader(self.con, workdir).load(files)
+            yield self
         except duckdb.Error as exc:
-            raise WarehouseError(f"duckdb: staging failed: {_first_line(exc)}") from None
+            raise WarehouseError(f"duckdb: staging failed: {first_line(exc)}") from None

@@ -6,7 +6,8 @@ Staging is parsed on this machine with the same reader as the DuckDB engine
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -15,16 +16,11 @@ import psycopg2
 import sql_queries as sql
 from sparkify.config import PASSWORD_ENV_VAR, Config
 from sparkify.engines.base import Engine
-from sparkify.errors import ConfigError, WarehouseError
-from sparkify.staging import LocalJsonReader, StagingResult, local_inputs
+from sparkify.engines.duckdb import DuckDBEngine
+from sparkify.errors import ConfigError, WarehouseError, first_line
 
 CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "sparkify-etl"
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class PostgresEngine(Engine):
@@ -55,7 +51,7 @@ class PostgresEngine(Engine):
             )
         except psycopg2.Error as exc:
             raise WarehouseError(
-                f"cannot connect to {cls.name} at {c.host}:{c.port}/{c.db_name} as {c.user}: {_first_line(exc)} "
+                f"cannot connect to {cls.name} at {c.host}:{c.port}/{c.db_name} as {c.user}: {first_line(exc)} "
                 "- check [CLUSTER] HOST, DB_PORT, DB_NAME, DB_USER and DWH_DB_PASSWORD"
             ) from None
         # Transactions are explicit (BEGIN ... COMMIT in Engine.transaction).
@@ -69,7 +65,7 @@ class PostgresEngine(Engine):
             with self.connection.cursor() as cursor:
                 cursor.execute(statement, params)
         except psycopg2.Error as exc:
-            raise WarehouseError(f"{self.name}: {_first_line(exc)}") from None
+            raise WarehouseError(f"{self.name}: {first_line(exc)}") from None
 
     def query(self, statement: str, params: Sequence | None = None) -> list[tuple]:
         try:
@@ -77,37 +73,30 @@ class PostgresEngine(Engine):
                 cursor.execute(statement, params)
                 return cursor.fetchall()
         except psycopg2.Error as exc:
-            raise WarehouseError(f"{self.name}: {_first_line(exc)}") from None
+            raise WarehouseError(f"{self.name}: {first_line(exc)}") from None
 
     def close(self) -> None:
         self.connection.close()
 
-    def load_staging(self, workdir: Path, max_errors: int) -> StagingResult:
-        """Parse and check the input locally in DuckDB, then COPY the rows in."""
-        files = local_inputs(self.config.inputs, workdir)
-        # spills (past the memory limit) go to the run's own temporary folder
-        local = duckdb.connect(
-            ":memory:",
-            config={"memory_limit": self.config.duckdb_memory_limit, "temp_directory": str(workdir / "spill")},
-        )
+    @contextmanager
+    def local_staging(self, workdir: Path) -> Iterator[DuckDBEngine]:
+        """Parse and check the input in a local DuckDB, then COPY its rows in, in one transaction."""
+        local = DuckDBEngine.scratch(self.config, workdir)
         try:
-            for table in sql.STAGING_TABLES + ("load_errors",):
-                local.execute(sql.CREATE_TABLES[table].format(attributes=""))
-            result = LocalJsonReader(local, workdir).load(files)
+            yield local
             with self.transaction():
-                for table in sql.STAGING_TABLES + ("load_errors",):
-                    self.execute(f"DELETE FROM {table}")
+                for table in sql.LOADED_TABLES:
+                    self.execute(sql.delete_rows(table))
                     self._copy_from(local, table, workdir / f"{table}.csv")
         except duckdb.Error as exc:
-            raise WarehouseError(f"staging failed: {_first_line(exc)}") from None
+            raise WarehouseError(f"staging failed: {first_line(exc)}") from None
         finally:
             local.close()
-        return result
 
-    def _copy_from(self, local, table: str, csv_path: Path) -> None:
-        local.execute(f"COPY {table} TO '{str(csv_path).replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER false)")
+    def _copy_from(self, local: DuckDBEngine, table: str, csv_path: Path) -> None:
+        local.execute(f"COPY {table} TO {local.literal(str(csv_path))} (FORMAT csv, HEADER false)")
         try:
             with self.connection.cursor() as cursor, open(csv_path, encoding="utf-8") as data:
                 cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", data)
         except psycopg2.Error as exc:
-            raise WarehouseError(f"{self.name}: COPY {table} failed: {_first_line(exc)}") from None
+            raise WarehouseError(f"{self.name}: COPY {table} failed: {first_line(exc)}") from None

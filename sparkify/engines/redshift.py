@@ -1,25 +1,32 @@
 """Amazon Redshift: psycopg2 over SSL, staging with COPY from S3, distribution and sort keys.
 
 Only what differs from PostgreSQL is here: the connection's sslmode, the table
-attributes, and the staging load (COPY ... FROM 's3://...' IAM_ROLE ..., with
-rejected rows read back from stl_load_errors into load_errors).
+attributes, string literals (a backslash is an escape), and the staging load
+(COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
+stl_load_errors into load_errors, then the input rules COPY cannot apply).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import sql_queries as sql
+from sparkify import rules
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.errors import InputError, WarehouseError
-from sparkify.staging import SAMPLE_ERRORS, StagingResult
 
 log = logging.getLogger(__name__)
 
 _IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+# COPY's MAXERROR: "If the load returns the error_count number of errors or
+# greater, the load fails", up to 100000
+# (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-load.html#copy-maxerror).
+# The local engines fail only past MAX_ERRORS, so COPY is given MAX_ERRORS + 1
+# and the pipeline's own count of load_errors decides, the same for every engine.
+MAXERROR_LIMIT = 100000
 
 # stl_load_errors rows of this session newer than a marker taken before a COPY:
 # exactly that COPY's rejected rows, whether it succeeded or failed
@@ -35,11 +42,105 @@ ORDER BY filename, line_number
 _INSERT_BATCH = 500
 
 
-def quote_literal(value: str) -> str:
-    """A SQL string literal: the one way a value is put into a COPY statement."""
-    if "\\" in value or "\n" in value:
-        raise WarehouseError(f"{value!r} cannot go into a COPY statement (backslash or newline)")
-    return "'" + value.replace("'", "''") + "'"
+def maxerror(max_errors: int) -> int:
+    """COPY's MAXERROR for a run that allows max_errors rejected records."""
+    return min(max_errors + 1, MAXERROR_LIMIT)
+
+
+class _CopyFailed(Exception):
+    """A COPY failed; its transaction must be rolled back before its rejected rows can be read."""
+
+    def __init__(self, table: str, source: str, error: WarehouseError, marker: int):
+        self.table, self.source, self.error, self.marker = table, source, error, marker
+
+
+class RedshiftEngine(PostgresEngine):
+    name = "redshift"
+    sslmode = "require"
+    backslash_escapes = True  # https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_LITERAL.html
+    reads_local_files = False  # COPY reads S3 itself
+
+    def table_attributes(self, table: str) -> str:
+        return sql.REDSHIFT_ATTRIBUTES[table]
+
+    def copies(self, max_errors: int) -> list[tuple[str, str, str]]:
+        """(table, source, statement) for each staging table."""
+        inputs = self.config.inputs
+        common = dict(iam_role=self.config.iam_role_arn, region=inputs.region, max_errors=max_errors)
+        return [
+            (
+                "staging_events",
+                inputs.log_data,
+                copy_statement(
+                    "staging_events", inputs.log_data, json_format=inputs.log_jsonpath,
+                    columns=sql.STAGING_EVENTS_COLUMNS, **common,
+                ),
+            ),
+            (
+                "staging_songs",
+                inputs.song_data,
+                copy_statement("staging_songs", inputs.song_data, json_format="auto ignorecase", **common),
+            ),
+        ]
+
+    def copy_staging(self, max_errors: int) -> None:
+        """COPY both staging tables from S3 in one transaction; rejected rows go to load_errors.
+
+        A COPY that fails on bad records leaves staging as it was and keeps
+        those records in load_errors, for the pipeline's MAX_ERRORS decision.
+        """
+        try:
+            with self.transaction():
+                for table in sql.LOADED_TABLES:
+                    self.execute(sql.delete_rows(table))
+                errors: list[tuple] = []
+                for table, source, statement in self.copies(max_errors):
+                    log.info("  COPY %s from %s ...", table, source)
+                    marker = self.query(LOAD_ERRORS_MARKER)[0][0]
+                    try:
+                        self.execute(statement)
+                    except WarehouseError as exc:
+                        raise _CopyFailed(table, source, exc, marker) from None
+                    errors.extend((table, *row) for row in self.query(LOAD_ERRORS_SINCE, [marker]))
+                self._insert_load_errors(errors)
+                # COPY cannot apply every input rule: move the rows that break the others now
+                for statement in rules.staged_rejects(quote=self.literal):
+                    self.execute(statement)
+        except _CopyFailed as failed:
+            self._keep_rejects(failed, max_errors)
+
+    def _keep_rejects(self, failed: _CopyFailed, max_errors: int) -> None:
+        """After a failed COPY (rolled back): its rejected rows into load_errors, or the error."""
+        rows = [(failed.table, *row) for row in self.query(LOAD_ERRORS_SINCE, [failed.marker])]
+        if not rows:
+            raise WarehouseError(
+                f"COPY {failed.table} from {failed.source} failed: {failed.error} - check that the IAM role "
+                "can read it and that [S3] REGION is the bucket's region"
+            ) from None
+        with self.transaction():
+            self.execute(sql.delete_rows("load_errors"))
+            self._insert_load_errors(rows)
+        if len(rows) > max_errors:
+            return  # the pipeline's MAX_ERRORS decision fails the run, in its usual words
+        if len(rows) >= MAXERROR_LIMIT:
+            raise InputError(
+                f"COPY {failed.table} from {failed.source} stopped at {len(rows):,} rejected records, the most "
+                "Redshift allows one COPY - fix the input (details in table load_errors); the star schema was not changed"
+            )
+        raise WarehouseError(
+            f"COPY {failed.table} from {failed.source} failed after {len(rows):,} rejected records: {failed.error} "
+            "(details in table load_errors); the star schema was not changed"
+        )
+
+    def _insert_load_errors(self, rows: list[tuple]) -> None:
+        for start in range(0, len(rows), _INSERT_BATCH):
+            batch = rows[start : start + _INSERT_BATCH]
+            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
+            self.execute(
+                "INSERT INTO load_errors (table_name, source_file, line_number, column_name, reason, raw_line) "
+                f"VALUES {placeholders}",
+                [value for row in batch for value in row],
+            )
 
 
 def copy_statement(
@@ -68,105 +169,13 @@ def copy_statement(
     return "\n".join(
         [
             f"COPY {table}{column_list}",
-            f"FROM {quote_literal(source)}",
-            f"IAM_ROLE {quote_literal(iam_role)}",
-            f"REGION {quote_literal(region)}",
-            f"FORMAT AS JSON {quote_literal(json_format)}",
+            f"FROM {RedshiftEngine.literal(source)}",
+            f"IAM_ROLE {RedshiftEngine.literal(iam_role)}",
+            f"REGION {RedshiftEngine.literal(region)}",
+            f"FORMAT AS JSON {RedshiftEngine.literal(json_format)}",
             "TIMEFORMAT 'epochmillisecs'",
             "BLANKSASNULL EMPTYASNULL",
             "COMPUPDATE OFF STATUPDATE OFF",
-            f"MAXERROR {int(max_errors)}",
+            f"MAXERROR {maxerror(int(max_errors))}",
         ]
     )
-
-
-class RedshiftEngine(PostgresEngine):
-    name = "redshift"
-    sslmode = "require"
-
-    def table_attributes(self, table: str) -> str:
-        return sql.REDSHIFT_ATTRIBUTES[table]
-
-    def copies(self, max_errors: int) -> list[tuple[str, str, str]]:
-        """(table, source, statement) for each staging table."""
-        inputs = self.config.inputs
-        common = dict(iam_role=self.config.iam_role_arn, region=inputs.region, max_errors=max_errors)
-        return [
-            (
-                "staging_events",
-                inputs.log_data,
-                copy_statement(
-                    "staging_events", inputs.log_data, json_format=inputs.log_jsonpath,
-                    columns=sql.STAGING_EVENTS_COLUMNS, **common,
-                ),
-            ),
-            (
-                "staging_songs",
-                inputs.song_data,
-                copy_statement("staging_songs", inputs.song_data, json_format="auto ignorecase", **common),
-            ),
-        ]
-
-    def load_staging(self, workdir: Path, max_errors: int) -> StagingResult:
-        """COPY both staging tables from S3 in one transaction; rejected rows go to load_errors."""
-        result = StagingResult()
-        errors: list[tuple] = []
-        failure: tuple[str, str, WarehouseError, int] | None = None
-        self.execute("BEGIN")
-        try:
-            for table in sql.STAGING_TABLES + ("load_errors",):
-                self.execute(f"DELETE FROM {table}")
-            for table, source, statement in self.copies(max_errors):
-                log.info("  COPY %s from %s ...", table, source)
-                marker = self.query(LOAD_ERRORS_MARKER)[0][0]
-                try:
-                    self.execute(statement)
-                except WarehouseError as exc:
-                    failure = (table, source, exc, marker)
-                    break
-                errors.extend((table, *row) for row in self.query(LOAD_ERRORS_SINCE, [marker]))
-            if failure is None:
-                self._insert_load_errors(errors)
-                # COPY cannot apply the input rules: move the rows that break them now
-                for statement in sql.reject_staged_rows():
-                    self.execute(statement)
-                self.execute("COMMIT")
-        except BaseException:
-            self.rollback()
-            raise
-        if failure is not None:
-            # The failed COPY aborted the transaction: staging is as it was.
-            # Its rejected rows are read now and kept in load_errors.
-            self.rollback()
-            table, source, exc, marker = failure
-            rows = [(table, *row) for row in self.query(LOAD_ERRORS_SINCE, [marker])]
-            with self.transaction():
-                self.execute("DELETE FROM load_errors")
-                self._insert_load_errors(rows)
-            if not rows:
-                raise WarehouseError(
-                    f"COPY {table} from {source} failed: {exc} - check that the IAM role can read it "
-                    f"and that [S3] REGION is the bucket's region"
-                ) from None
-            first = "; ".join(f"{file}:{line} {column}: {reason}" for _, file, line, column, reason, _ in rows[:SAMPLE_ERRORS])
-            raise InputError(
-                f"COPY {table} from {source} rejected {len(rows):,} records (MAX_ERRORS is "
-                f"{max_errors}): {first} - details in table load_errors; the star schema was not changed"
-            )
-        result.rows = {table: self.count(table) for table in sql.STAGING_TABLES}
-        result.rejected = self.count("load_errors")
-        result.first_errors = self.query(
-            "SELECT table_name, source_file, line_number, reason FROM load_errors "
-            f"ORDER BY source_file, line_number LIMIT {SAMPLE_ERRORS}"
-        )
-        return result
-
-    def _insert_load_errors(self, rows: list[tuple]) -> None:
-        for start in range(0, len(rows), _INSERT_BATCH):
-            batch = rows[start : start + _INSERT_BATCH]
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
-            self.execute(
-                "INSERT INTO load_errors (table_name, source_file, line_number, column_name, reason, raw_line) "
-                f"VALUES {placeholders}",
-                [value for row in batch for value in row],
-            )

@@ -1,0 +1,144 @@
+"""Inputs: finding the raw JSON files, and the JSON key of each staging column.
+
+Local folders are listed here; ``s3://`` locations are downloaded with boto3
+into the run's temporary folder first (engines that read local files only:
+Redshift's COPY reads S3 itself). Messages name a file relative to the
+current folder, or by its s3:// URI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sql_queries as sql
+from sparkify.config import Inputs, is_s3
+from sparkify.errors import ConfigError, InputError
+from sparkify.progress import Progress
+
+log = logging.getLogger(__name__)
+
+# What a line of the jsonpaths file may look like: $['key'], $["key"] or $.key
+_JSONPATH = re.compile(r"""^\$(?:\['([^']+)'\]|\["([^"]+)"\]|\.([A-Za-z_][A-Za-z0-9_]*))$""")
+
+
+@dataclass(frozen=True)
+class LocalFiles:
+    """The input files on this machine, and how to name them in messages."""
+
+    events: list[str]
+    songs: list[str]
+    keys: tuple[str, ...]  # the JSON key of each staging_events column
+    display: dict[str, str] = field(default_factory=dict)  # local copy -> s3:// URI
+
+    def name(self, path: str) -> str:
+        return self.display.get(path, path)
+
+
+def shown(path: str) -> str:
+    """A file name as short as it can be said: relative to the current folder when inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def json_files(location: str, what: str) -> list[str]:
+    """The *.json files under a local folder (or the file itself), sorted.
+
+    Paths stay strings: with tens of thousands of song files, Path objects
+    alone would cost more than reading the files.
+    """
+    root = Path(location)
+    if root.is_file():
+        return [str(root)]
+    if not root.is_dir():
+        raise InputError(f"{what} folder {root} not found - check [S3] {what} in the config")
+    found: list[str] = []
+    _scan(str(root), found)
+    found.sort()
+    if not found:
+        raise InputError(f"{what} folder {root} has no .json files - check [S3] {what} in the config")
+    return found
+
+
+def _scan(folder: str, found: list[str]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                _scan(entry.path, found)
+            elif entry.name.endswith(".json"):
+                found.append(entry.path)
+
+
+def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
+    """The JSON key for each staging_events column, from the jsonpaths file (as Redshift COPY does).
+
+    A key may hold any character but NUL: it reaches SQL only through
+    sparkify.quoting, as a plain key.
+    """
+    if jsonpaths_file is None:
+        return sql.EVENT_JSON_KEYS
+    path = Path(jsonpaths_file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        paths = document["jsonpaths"]
+    except FileNotFoundError:
+        raise ConfigError(f"LOG_JSONPATH file {path} not found - check [S3] LOG_JSONPATH in the config") from None
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f'LOG_JSONPATH file {path} is not a jsonpaths file ({{"jsonpaths": [...]}})') from None
+    if not isinstance(paths, list) or len(paths) != len(sql.STAGING_EVENTS_COLUMNS):
+        count = len(paths) if isinstance(paths, list) else 0
+        raise ConfigError(
+            f"LOG_JSONPATH file {path} lists {count} paths; staging_events has "
+            f"{len(sql.STAGING_EVENTS_COLUMNS)} columns ({', '.join(sql.STAGING_EVENTS_COLUMNS)})"
+        )
+    keys = []
+    for position, text in enumerate(paths, 1):
+        match = _JSONPATH.match(text) if isinstance(text, str) else None
+        if not match or "\x00" in text:
+            raise ConfigError(f"LOG_JSONPATH file {path}: path {position} ({text!r}) is not a top-level key like $['ts']")
+        keys.append(next(group for group in match.groups() if group is not None))
+    return tuple(keys)
+
+
+def resolve(inputs: Inputs, workdir: Path) -> LocalFiles:
+    """Find the input files; s3:// locations are first downloaded into workdir with boto3."""
+    display: dict[str, str] = {}
+
+    def fetch(location: str, what: str) -> list[str]:
+        if not is_s3(location):
+            return json_files(location, what)
+        from sparkify import aws  # boto3 is only needed for s3:// inputs
+
+        dest = workdir / "s3" / what.lower()
+        log.info("  downloading %s ...", location)
+        progress: Progress | None = None
+
+        def show(done: int, total: int) -> None:
+            nonlocal progress
+            progress = progress or Progress(f"downloading {what}", total)
+            progress.advance()
+
+        paths = aws.download_prefix(location, dest, progress=show)
+        if progress:
+            progress.close()
+        log.info("  downloaded %s files from %s", f"{len(paths):,}", location)
+        display.update({str(path): location.rstrip("/") + "/" + path.relative_to(dest).as_posix() for path in paths})
+        return [str(path) for path in paths]
+
+    jsonpath = inputs.log_jsonpath
+    if jsonpath and is_s3(jsonpath):
+        from sparkify import aws
+
+        jsonpath = str(aws.download_file(jsonpath, workdir / "s3" / "log_json_path.json"))
+    return LocalFiles(
+        events=fetch(inputs.log_data, "LOG_DATA"),
+        songs=fetch(inputs.song_data, "SONG_DATA"),
+        keys=event_keys(jsonpath),
+        display=display,
+    )

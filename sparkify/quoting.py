@@ -1,0 +1,40 @@
+"""The one way a value or a name is written into SQL text.
+
+Values go in as query parameters wherever the driver allows; what cannot be a
+parameter (a COPY option, a DuckDB table function's struct of columns, a
+reason string in generated rule SQL, a JSON key used as a column name) goes
+through ``literal`` or ``identifier`` here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+
+class QuotingError(ValueError):
+    """A value that no SQL literal can carry (NUL), with the reason."""
+
+
+def _checked(text: str) -> str:
+    if not isinstance(text, str):
+        raise QuotingError(f"{text!r} is not text")
+    if "\x00" in text:
+        raise QuotingError(f"{text!r} contains a NUL character, which no SQL string can hold")
+    return text
+
+
+def literal(value: str, *, backslash_escapes: bool = False) -> str:
+    """A SQL string literal: single quotes doubled.
+
+    ``backslash_escapes``: the dialect reads a backslash in a literal as an
+    escape, as Redshift does (its QUOTE_LITERAL doubles backslashes:
+    https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_LITERAL.html);
+    DuckDB and PostgreSQL (standard_conforming_strings) take it as is.
+    """
+    text = _checked(value).replace("'", "''")
+    if backslash_escapes:
+        text = text.replace("\\", "\\\\")
+    return f"'{text}'"
+
+
+def identifier(name: str) -> str:
+    """A double-quoted SQL identifier (a column named after a JSON key): double quotes doubled."""
+    return '"' + _checked(name).replace('"', '""') + '"'
