@@ -25,7 +25,8 @@ def tables_with_rows(engine: Engine) -> dict[str, int]:
 
 def create_tables(engine: Engine) -> None:
     started = time.perf_counter()
-    engine.create_tables()
+    with engine.exclusive():
+        engine.create_tables()
     log.info("created %d tables (%s) in %.1f s", len(sql.ALL_TABLES), ", ".join(sql.ALL_TABLES), time.perf_counter() - started)
 
 
@@ -34,7 +35,7 @@ def run_etl(config: Config, max_errors: int | None = None) -> report.RunSummary:
     allowed = config.max_errors if max_errors is None else max_errors
     run_started = time.perf_counter()
     seconds: dict[str, float] = {}
-    with connect(config) as engine:
+    with connect(config) as engine, engine.exclusive():
         log.info("%s", config.describe())
         engine.require_tables()
 

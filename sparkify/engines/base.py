@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -13,6 +14,42 @@ from sparkify.config import Config
 from sparkify.errors import WarehouseError
 
 log = logging.getLogger(__name__)
+
+# How long a run waits for another run (etl.py, create_tables.py) to release the warehouse.
+LOCK_WAIT_SECONDS = 600.0
+_LOCK_POLL_SECONDS = 0.5
+
+
+RUNS = "another run (etl.py or create_tables.py)"
+
+
+def held_elsewhere(name: str, waited: float, holder: str = RUNS) -> WarehouseError:
+    """The one wording for a warehouse another run holds, on every engine."""
+    return WarehouseError(
+        f"{holder} holds the {name} warehouse; waited {waited:.0f} s - try again when it has finished"
+    )
+
+
+def wait_for(try_once, name: str, holder: str = RUNS, wait_seconds: float | None = None):
+    """Call try_once() until it returns something other than None, for at most the lock wait.
+
+    Used by every engine's run lock: a second run waits for the first (a bounded
+    wait suits cron), saying so once, then stops with held_elsewhere().
+    """
+    wait = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    started = time.monotonic()
+    said = False
+    while True:
+        result = try_once()
+        if result is not None:
+            return result
+        waited = time.monotonic() - started
+        if waited >= wait:
+            raise held_elsewhere(name, waited, holder)
+        if not said:
+            log.info("%s holds the %s warehouse: waiting up to %.0f s ...", holder, name, wait)
+            said = True
+        time.sleep(_LOCK_POLL_SECONDS)
 
 
 class Engine:
@@ -69,10 +106,28 @@ class Engine:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All or nothing: on any error the tables keep their previous contents."""
+    def exclusive(self) -> Iterator[None]:
+        """One run at a time per warehouse: held for a whole etl.py or create_tables.py run.
+
+        Engines override it: PostgreSQL takes an advisory lock; DuckDB's file
+        lock is taken when the file is opened; Redshift, which has no lock that
+        outlives a transaction, LOCKs the tables inside each (lock_tables).
+        """
+        yield
+
+    def lock_tables(self, tables: Sequence[str]) -> None:
+        """Called first in a transaction that writes these tables (Redshift: LOCK)."""
+
+    @contextmanager
+    def transaction(self, writes: Sequence[str] = ()) -> Iterator[None]:
+        """All or nothing: on any error the tables keep their previous contents.
+
+        ``writes``: the tables it changes, locked first where the engine needs it.
+        """
         self.execute("BEGIN")
         try:
+            if writes:
+                self.lock_tables(writes)
             yield
         except BaseException:
             self.rollback()
@@ -102,7 +157,8 @@ class Engine:
 
     def create_tables(self) -> None:
         """Drop and create every table, in one transaction."""
-        with self.transaction():
+        existing = [table for table in sql.ALL_TABLES if table in self.existing_tables()]
+        with self.transaction(writes=existing):
             for table in sql.ALL_TABLES:
                 self.execute(sql.drop_table(table))
             for table, ddl in sql.CREATE_TABLES.items():

@@ -10,7 +10,7 @@ import duckdb
 
 import sql_queries as sql
 from sparkify.config import Config
-from sparkify.engines.base import Engine
+from sparkify.engines.base import Engine, wait_for
 from sparkify.errors import WarehouseError, first_line
 
 
@@ -28,12 +28,24 @@ class DuckDBEngine(Engine):
         path = config.duckdb_path
         if read_only and not path.exists():
             raise WarehouseError(f"DuckDB database {path.name} does not exist yet - run create_tables.py and etl.py")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(path), read_only=read_only)
-        except (duckdb.Error, OSError) as exc:
-            hint = " - is another program (a notebook, the dashboard) using it?" if "lock" in str(exc).lower() else ""
-            raise WarehouseError(f"cannot open DuckDB database {path}: {first_line(exc)}{hint}") from None
+
+        def attempt() -> duckdb.DuckDBPyConnection | None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                return duckdb.connect(str(path), read_only=read_only)
+            except (duckdb.Error, OSError) as exc:
+                if "lock" in str(exc).lower():
+                    return None  # another process has the file open for writing: wait for it
+                raise WarehouseError(f"cannot open DuckDB database {path}: {first_line(exc)}") from None
+
+        # DuckDB's file lock is the run lock: one writer at a time, readers only when no
+        # writer. A writer waits (bounded); a reader (notebook, dashboard) is told at once.
+        con = wait_for(
+            attempt,
+            f"duckdb ({path.name})",
+            holder="another program (etl.py, create_tables.py, a notebook or the dashboard)",
+            wait_seconds=0 if read_only else None,
+        )
         engine = cls(config, con)
         # Bounded memory: DuckDB spills to disk rather than grow past it.
         engine.execute(f"SET memory_limit = {engine.literal(config.duckdb_memory_limit)}")

@@ -15,12 +15,14 @@ import psycopg2
 
 import sql_queries as sql
 from sparkify.config import PASSWORD_ENV_VAR, Config
-from sparkify.engines.base import Engine
+from sparkify.engines.base import Engine, wait_for
 from sparkify.engines.duckdb import DuckDBEngine
 from sparkify.errors import ConfigError, WarehouseError, first_line
 
 CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "sparkify-etl"
+# The advisory lock every run of this project takes on its database (any 64-bit number of our own).
+RUN_LOCK_KEY = 0x5350_4B46_5957_4831  # "SPKFYWH1"
 
 
 class PostgresEngine(Engine):
@@ -79,12 +81,27 @@ class PostgresEngine(Engine):
         self.connection.close()
 
     @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """A session advisory lock on this database for the whole run
+        (https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS):
+        it outlives the run's transactions and goes with the connection if the process dies."""
+        wait_for(lambda: True if self.query("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK_KEY])[0][0] else None,
+                 self.name)
+        try:
+            yield
+        finally:
+            try:
+                self.query("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
+            except WarehouseError:  # the connection is gone, and its lock with it
+                pass
+
+    @contextmanager
     def local_staging(self, workdir: Path) -> Iterator[DuckDBEngine]:
         """Parse and check the input in a local DuckDB, then COPY its rows in, in one transaction."""
         local = DuckDBEngine.scratch(self.config, workdir)
         try:
             yield local
-            with self.transaction():
+            with self.transaction(writes=sql.LOADED_TABLES):
                 for table in sql.LOADED_TABLES:
                     self.execute(sql.delete_rows(table))
                     self._copy_from(local, table, workdir / f"{table}.csv")

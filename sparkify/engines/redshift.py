@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sql_queries as sql
 from sparkify import rules
@@ -60,6 +62,18 @@ class RedshiftEngine(PostgresEngine):
     backslash_escapes = True  # https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_LITERAL.html
     reads_local_files = False  # COPY reads S3 itself
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Redshift has no advisory lock: each writing transaction LOCKs its tables instead."""
+        yield
+
+    def lock_tables(self, tables) -> None:
+        # "LOCK ... Restricts access to a database table. This command is only meaningful
+        # when it is run inside a transaction block"; it avoids the serializable isolation
+        # error (1023) two overlapping runs would otherwise meet, by making the second wait
+        # (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html).
+        self.execute(f"LOCK {', '.join(sorted(set(tables)))}")  # one order: no deadlock between runs
+
     def table_attributes(self, table: str) -> str:
         return sql.REDSHIFT_ATTRIBUTES[table]
 
@@ -90,7 +104,7 @@ class RedshiftEngine(PostgresEngine):
         those records in load_errors, for the pipeline's MAX_ERRORS decision.
         """
         try:
-            with self.transaction():
+            with self.transaction(writes=sql.LOADED_TABLES):
                 for table in sql.LOADED_TABLES:
                     self.execute(sql.delete_rows(table))
                 errors: list[tuple] = []
@@ -117,7 +131,7 @@ class RedshiftEngine(PostgresEngine):
                 f"COPY {failed.table} from {failed.source} failed: {failed.error} - check that the IAM role "
                 "can read it and that [S3] REGION is the bucket's region"
             ) from None
-        with self.transaction():
+        with self.transaction(writes=["load_errors"]):
             self.execute(sql.delete_rows("load_errors"))
             self._insert_load_errors(rows)
         if len(rows) > max_errors:

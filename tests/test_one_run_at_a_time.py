@@ -1,0 +1,141 @@
+"""One run at a time per warehouse: overlapping runs never duplicate facts, and a waiting run says why it stops."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+from conftest import PG_PASSWORD, REPO, build, fetch, play, run, song, write_config
+
+import create_tables
+import etl
+import sql_queries as sql
+from sparkify.engines import base
+from sparkify.engines.postgres import RUN_LOCK_KEY
+from sparkify.sample_data import generate
+
+
+def _script(name: str, config: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "DWH_DB_PASSWORD": PG_PASSWORD}
+    return subprocess.Popen([sys.executable, str(REPO / name), "--config", str(config), "-q", *args],
+                            cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_overlapping_runs_on_postgres_load_exactly_once(tmp_path, pg_database, monkeypatch):
+    generate(tmp_path / "input", events=30000, songs=300, seed=7)
+    config = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"ENGINE": "postgres"},
+        "CLUSTER": pg_database,
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })
+    monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+    assert run(create_tables, "--config", config, "--yes", "-q") == 0
+
+    runs = []
+    for _ in range(3):  # two cron jobs and an engineer, started a moment apart
+        runs.append(_script("etl.py", config))
+        time.sleep(0.3)
+    results = [(process.wait(timeout=300), process.stderr.read()) for process in runs]
+
+    assert [code for code, _ in results] == [0, 0, 0], results
+    plays = fetch(config, "SELECT COUNT(*) FROM staging_events WHERE page = 'NextSong'")[0][0]
+    assert plays > 0
+    assert fetch(config, "SELECT COUNT(*), COUNT(DISTINCT songplay_id) FROM songplays") == [(plays, plays)]
+    events = sum(1 for path in (tmp_path / "input" / "log_data").rglob("*.json")
+                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert fetch(config, "SELECT COUNT(*) FROM staging_events") == [(events,)]
+
+
+@pytest.fixture
+def short_wait(monkeypatch):
+    monkeypatch.setattr(base, "LOCK_WAIT_SECONDS", 1.0)
+
+
+def _hold_postgres_lock(pg_database):
+    holder = psycopg2.connect(host=pg_database["HOST"], port=pg_database["DB_PORT"], user=pg_database["DB_USER"],
+                              password=PG_PASSWORD, dbname=pg_database["DB_NAME"])
+    holder.autocommit = True
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK_KEY])
+    return holder
+
+
+@pytest.mark.parametrize("script, args", [(etl, []), (create_tables, ["--yes"])], ids=["etl", "create_tables"])
+def test_a_run_that_cannot_get_the_warehouse_stops_in_one_line(script, args, inputs, tmp_path, pg_database,
+                                                               monkeypatch, capsys, short_wait):
+    inputs.events([play("S", "A", 1.0)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    config = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"ENGINE": "postgres"},
+        "CLUSTER": pg_database,
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })
+    monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+    assert build(config) == 0
+    before = fetch(config, "SELECT * FROM songplays")
+    capsys.readouterr()
+    holder = _hold_postgres_lock(pg_database)
+    try:
+        assert run(script, "--config", config, "-q", *args) == 1
+    finally:
+        holder.close()
+
+    assert capsys.readouterr().err == (
+        "error: another run (etl.py or create_tables.py) holds the postgres warehouse; waited 1 s - "
+        "try again when it has finished\n"
+    )
+    assert fetch(config, "SELECT * FROM songplays") == before
+
+
+def test_a_duckdb_writer_waits_for_the_file_lock_then_says_who_may_hold_it(inputs, tmp_path, capsys, short_wait):
+    inputs.events([play("S", "A", 1.0)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    config = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"DUCKDB_PATH": "warehouse.duckdb"},
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })
+    assert build(config) == 0
+    capsys.readouterr()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+         "time.sleep(60)", str(tmp_path / "warehouse.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert run(etl, "--config", config, "-q") == 1
+    finally:
+        holder.kill()
+        holder.wait()
+
+    err = capsys.readouterr().err
+    assert err == (
+        "error: another program (etl.py, create_tables.py, a notebook or the dashboard) holds the duckdb "
+        "(warehouse.duckdb) warehouse; waited 1 s - try again when it has finished\n"
+    )
+    assert "read-only" not in err and "read_only" not in err
+
+
+def test_redshift_locks_the_tables_each_transaction_writes():
+    from sparkify.engines.redshift import RedshiftEngine
+
+    statements = []
+
+    class Recorder(RedshiftEngine):
+        def __init__(self):
+            pass
+
+        def execute(self, statement, params=None):
+            statements.append(statement)
+
+    engine = Recorder()
+    with engine.transaction(writes=["staging_songs", "load_errors", "staging_events", "load_errors"]):
+        engine.execute("DELETE FROM load_errors")
+    # LOCK right after BEGIN, every table once, in one order for every run (no deadlock between runs)
+    assert statements == ["BEGIN", "LOCK load_errors, staging_events, staging_songs", "DELETE FROM load_errors", "COMMIT"]
