@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from sparkify.errors import SparkifyError
@@ -18,6 +21,17 @@ class UsageError(SparkifyError):
 
 class Declined(SparkifyError):
     """The user did not confirm a destructive step; nothing was changed."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (a scheduler stopping the job, kill): unwinds like Ctrl-C, rolling back and cleaning up."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+STOPPED = "an unfinished load was rolled back"
 
 
 def ask(question: str) -> bool:
@@ -63,6 +77,9 @@ def run(body: Callable[[argparse.Namespace], int], p: argparse.ArgumentParser, a
     """Parse argv, run body, and map expected failures to one line and exit code 1."""
     args = p.parse_args(argv)
     setup_logging(getattr(args, "quiet", False))
+    # signal handlers can only be set from the main thread (not, e.g., from a dashboard's worker)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return body(args)
     except UsageError as exc:
@@ -73,11 +90,23 @@ def run(body: Callable[[argparse.Namespace], int], p: argparse.ArgumentParser, a
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted - an unfinished load was rolled back", file=sys.stderr)
+        print(f"error: interrupted - {STOPPED}", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"error: terminated (SIGTERM) - {STOPPED}", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except RuntimeError as exc:
         # DuckDB turns Ctrl-C during a query into RuntimeError("Query interrupted")
         if "interrupted" not in str(exc).lower():
             raise
-        print("error: interrupted - an unfinished load was rolled back", file=sys.stderr)
+        print(f"error: interrupted - {STOPPED}", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # the run's temporary folder (TMPDIR) or an output file: a full disk, a read-only folder
+        where = f" ({exc.filename})" if exc.filename else ""
+        fix = "free space there, or point TMPDIR at a disk with room" if exc.errno == errno.ENOSPC else "check that path"
+        print(f"error: {exc.strerror or exc}{where} - {fix}; {STOPPED}", file=sys.stderr)
+        return 1
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)

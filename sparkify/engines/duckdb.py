@@ -14,6 +14,17 @@ from sparkify.engines.base import Engine, wait_for
 from sparkify.errors import WarehouseError, first_line
 
 
+def duckdb_error(exc: duckdb.Error, what: str, config: Config) -> WarehouseError:
+    """A DuckDB failure as one line; running out of memory names the setting that bounds it."""
+    text = first_line(exc)
+    if isinstance(exc, duckdb.OutOfMemoryException) or "Out of Memory" in text:
+        text += (
+            f" - DuckDB may use [DWH] DUCKDB_MEMORY_LIMIT = {config.duckdb_memory_limit}: raise it, "
+            "or free memory; the warehouse is unchanged"
+        )
+    return WarehouseError(f"{what}: {text}")
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
     placeholder = "?"
@@ -70,13 +81,13 @@ class DuckDBEngine(Engine):
         try:
             self.con.execute(statement, params)
         except duckdb.Error as exc:
-            raise WarehouseError(f"duckdb: {first_line(exc)}") from None
+            raise duckdb_error(exc, "duckdb", self.config) from None
 
     def query(self, statement: str, params: Sequence | None = None) -> list[tuple]:
         try:
             return self.con.execute(statement, params).fetchall()
         except duckdb.Error as exc:
-            raise WarehouseError(f"duckdb: {first_line(exc)}") from None
+            raise duckdb_error(exc, "duckdb", self.config) from None
 
     def close(self) -> None:
         self.con.close()
@@ -87,4 +98,4 @@ class DuckDBEngine(Engine):
         try:
             yield self
         except duckdb.Error as exc:
-            raise WarehouseError(f"duckdb: staging failed: {first_line(exc)}") from None
+            raise duckdb_error(exc, "duckdb: staging failed", self.config) from None

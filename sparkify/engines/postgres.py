@@ -16,7 +16,7 @@ import psycopg2
 import sql_queries as sql
 from sparkify.config import PASSWORD_ENV_VAR, Config
 from sparkify.engines.base import Engine, wait_for
-from sparkify.engines.duckdb import DuckDBEngine
+from sparkify.engines.duckdb import DuckDBEngine, duckdb_error
 from sparkify.errors import ConfigError, WarehouseError, first_line
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -106,7 +106,7 @@ class PostgresEngine(Engine):
                     self.execute(sql.delete_rows(table))
                     self._copy_from(local, table, workdir / f"{table}.csv")
         except duckdb.Error as exc:
-            raise WarehouseError(f"staging failed: {first_line(exc)}") from None
+            raise duckdb_error(exc, "staging failed", self.config) from None
         finally:
             local.close()
 
