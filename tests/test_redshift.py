@@ -2,7 +2,7 @@
 
 The load path runs RedshiftEngine against FakeRedshift, a psycopg2-like
 connection: COPY is scripted (rows loaded, rows rejected, or a failure), and
-what Redshift keeps outside transactions - stl_load_errors and the session's
+what Redshift keeps outside transactions - sys_load_error_detail and the session's
 last-COPY state - lives in a small DuckDB database where the engine's own
 queries about them are evaluated as written.
 """
@@ -56,7 +56,7 @@ class Copy:
     """What one COPY does on the fake cluster."""
 
     loaded: int = 0
-    rejected: list[tuple] = field(default_factory=list)  # (filename, line_number, colname, err_reason, raw_line)
+    rejected: list[tuple] = field(default_factory=list)  # (file_name, line_number, column_name, error_message, column_type, position)
     error: str | None = None  # the COPY fails with this message
     starts_load: bool = True  # False: fails before loading (access denied, bad role), so no load errors
 
@@ -90,8 +90,8 @@ class FakeRedshift:
         self.aborted = False
         self.system = duckdb.connect(":memory:")
         self.system.execute(
-            "CREATE TABLE stl_load_errors (session INTEGER, query INTEGER, filename VARCHAR, line_number BIGINT, "
-            "colname VARCHAR, err_reason VARCHAR, raw_line VARCHAR)"
+            "CREATE TABLE sys_load_error_detail (session_id INTEGER, query_id BIGINT, file_name VARCHAR, "
+            "line_number BIGINT, column_name VARCHAR, error_message VARCHAR, column_type VARCHAR, position INTEGER)"
         )
         self.system.execute("CREATE TABLE copy_state (last_copy_id INTEGER, last_copy_count BIGINT)")
         self.system.execute("INSERT INTO copy_state VALUES (-1, 0)")
@@ -117,7 +117,7 @@ class FakeRedshift:
             raise psycopg2.InternalError("current transaction is aborted, commands ignored until end of transaction block")
         if text.upper().startswith("COPY "):
             return self._copy(text)
-        if "stl_load_errors" in text or "pg_last_copy" in text:
+        if "sys_load_error_detail" in text or "pg_last_copy" in text:
             return self.system.execute(text.replace("%s", "?"), params).fetchall()
         if text.startswith("INSERT INTO load_errors") and params:
             self.load_errors.extend(params[i : i + 6] for i in range(0, len(params), 6))
@@ -138,11 +138,12 @@ class FakeRedshift:
         self.next_query += 1
         query = self.next_query
         if copy.starts_load:
-            for filename, line_number, colname, reason, raw in copy.rejected:
+            for filename, line_number, colname, reason, column_type, position in copy.rejected:
                 # system tables are CHAR columns: values come back padded
                 self.system.execute(
-                    "INSERT INTO stl_load_errors VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [SESSION, query, filename.ljust(256), line_number, colname.ljust(127), reason.ljust(100), raw.ljust(1024)],
+                    "INSERT INTO sys_load_error_detail VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [SESSION, query, filename.ljust(256), line_number, colname.ljust(127), reason.ljust(512),
+                     column_type.ljust(10), position],
                 )
             self.system.execute("UPDATE copy_state SET last_copy_id = ?, last_copy_count = ?",
                                 [query, 0 if copy.error else copy.loaded])
@@ -170,8 +171,14 @@ def load(config, fake: FakeRedshift, max_errors: int) -> StagingResult:
     return result
 
 
+def kept(table: str, reject: tuple) -> tuple:
+    """The load_errors row of a rejected row read from SYS_LOAD_ERROR_DETAIL (which keeps no raw line)."""
+    file, line, column, reason, column_type, position = reject
+    return (table, file, line, column, reason, f"{column} ({column_type}), position {position}")
+
+
 def event_reject(line: int, column: str = "ts", reason: str = "Invalid digit, Value 'a', Pos 0, Type: Long") -> tuple:
-    return (EVENTS_FILE, line, column, reason, '{"ts": "abc", "page": "NextSong"}')
+    return (EVENTS_FILE, line, column, reason, "int8", 0)
 
 
 # ----------------------------------------------------------------- DDL
@@ -311,7 +318,7 @@ def test_rejected_copy_names_file_line_column_and_reason(config):
         " - fix the input, or allow them with --max-errors N (details in table load_errors); "
         "the star schema was not changed"
     )
-    assert fake.load_error_rows() == [("staging_events", *row) for row in rejects]
+    assert fake.load_error_rows() == [kept("staging_events", row) for row in rejects]
     executed = fake.executed()
     failed_copy = next(i for i, s in enumerate(executed) if s.startswith("COPY staging_events"))
     assert "ROLLBACK" in executed[failed_copy + 1 :]
@@ -324,7 +331,7 @@ def test_rejected_copy_names_file_line_column_and_reason(config):
 
 def test_rows_rejected_under_maxerror_are_counted(config):
     event_rejects = [event_reject(7), event_reject(9)]
-    song_rejects = [(SONG_FILE, 1, "year", "Invalid digit, Value '.', Pos 4, Type: Integer", '{"year": 1999.5}')]
+    song_rejects = [(SONG_FILE, 1, "year", "Invalid digit, Value '.', Pos 4, Type: Integer", "int4", 4)]
     fake = FakeRedshift(
         staging_events=Copy(loaded=8054, rejected=event_rejects),
         staging_songs=Copy(loaded=71, rejected=song_rejects),
@@ -340,7 +347,7 @@ def test_rows_rejected_under_maxerror_are_counted(config):
         ("staging_events", EVENTS_FILE, 9, "Invalid digit, Value 'a', Pos 0, Type: Long"),
         ("staging_songs", SONG_FILE, 1, "Invalid digit, Value '.', Pos 4, Type: Integer"),
     ]
-    assert fake.load_error_rows() == [("staging_events", *r) for r in event_rejects] + [("staging_songs", *r) for r in song_rejects]
+    assert fake.load_error_rows() == [kept("staging_events", r) for r in event_rejects] + [kept("staging_songs", r) for r in song_rejects]
     executed = fake.executed()
     commit = executed.index("COMMIT")
     # the input rules COPY cannot apply run on the staged rows, inside the transaction
@@ -350,7 +357,7 @@ def test_rows_rejected_under_maxerror_are_counted(config):
 
 
 def test_clean_copy_after_one_with_rejects_adds_no_rejects(config):
-    # stl_load_errors keeps the events COPY's rows for the whole session: the
+    # sys_load_error_detail keeps the events COPY's rows for the whole session: the
     # songs COPY, which rejected nothing, must not report them again.
     event_rejects = [event_reject(7), event_reject(9)]
     fake = FakeRedshift(staging_events=Copy(loaded=8054, rejected=event_rejects), staging_songs=Copy(loaded=71))
@@ -358,7 +365,7 @@ def test_clean_copy_after_one_with_rejects_adds_no_rejects(config):
     result = load(config, fake, 5)
 
     assert result.rejected == 2
-    assert fake.load_error_rows() == [("staging_events", *row) for row in event_rejects]
+    assert fake.load_error_rows() == [kept("staging_events", row) for row in event_rejects]
 
 
 def test_failed_copy_without_load_errors_points_at_the_iam_role(config):
@@ -400,7 +407,7 @@ def test_logs_name_each_copy_but_never_the_statement(config, caplog):
     fake = FakeRedshift(
         staging_events=Copy(loaded=10, rejected=[event_reject(3)]),
         staging_songs=Copy(loaded=2, error=LOAD_FAILED.replace("staging_events", "staging_songs"),
-                           rejected=[(SONG_FILE, 1, "song_id", "Missing data for not-null field", "{}")]),
+                           rejected=[(SONG_FILE, 1, "song_id", "Missing data for not-null field", "varchar", 0)]),
     )
 
     with pytest.raises(InputError) as caught:
@@ -468,3 +475,37 @@ def test_rules_copy_cannot_apply_move_bad_rows_to_load_errors(warehouse):
             # an integer INTEGER cannot hold has its own reason (10 digits that fit are accepted)
             ("staging_events", None, None, "userId", "userId is outside the INTEGER range", "userId=12345678901 ts=1541105830799 page=Home song="),
         ]
+
+
+def test_load_errors_come_from_the_sys_view_that_serverless_and_concurrency_scaling_keep(config):
+    fake = FakeRedshift(staging_events=Copy(loaded=3, rejected=[event_reject(2)]))
+    load(config, fake, 1)
+    executed = "\n".join(fake.executed())
+    assert executed.count("FROM sys_load_error_detail") == 4  # per COPY: the marker before it, its rows after
+    assert "stl_load_errors" not in executed
+
+
+def test_a_copy_that_fails_below_max_errors_is_a_failure_not_a_pass(config):
+    # A COPY may fail for another reason after rejecting a few rows: staging is then stale, so the run must stop.
+    fake = FakeRedshift(staging_events=Copy(rejected=[event_reject(4)], error="Load failed: S3 read timed out"))
+    with pytest.raises(WarehouseError) as caught:
+        load(config, fake, 5)
+    assert not isinstance(caught.value, InputError)
+    assert str(caught.value).startswith(f"COPY staging_events from {LOG_DATA} failed after 1 rejected records: ")
+
+
+def test_a_copy_stopped_at_redshifts_maxerror_limit_fails_even_when_more_are_allowed(config, monkeypatch):
+    from sparkify.engines import redshift
+
+    monkeypatch.setattr(redshift, "MAXERROR_LIMIT", 2)
+    fake = FakeRedshift(staging_events=Copy(rejected=[event_reject(4), event_reject(5)], error=LOAD_FAILED))
+    with pytest.raises(InputError) as caught:
+        load(config, fake, 10)
+    assert "stopped at 2 rejected records, the most Redshift allows one COPY" in str(caught.value)
+    assert len(fake.load_error_rows()) == 2
+
+
+def test_read_only_sessions_are_not_set_on_redshift():
+    # SET default_transaction_read_only is not a documented Redshift parameter
+    assert RedshiftEngine.read_only_session is False
+    assert PostgresEngine.read_only_session is True

@@ -28,6 +28,8 @@ RUN_LOCK_KEY = 0x5350_4B46_5957_4831  # "SPKFYWH1"
 class PostgresEngine(Engine):
     name = "postgres"
     sslmode = "prefer"
+    # read_only connections (notebook, dashboard) make the session refuse writes
+    read_only_session = True
 
     def __init__(self, config: Config, connection):
         super().__init__(config)
@@ -56,10 +58,14 @@ class PostgresEngine(Engine):
                 f"cannot connect to {cls.name} at {c.host}:{c.port}/{c.db_name} as {c.user}: {first_line(exc)} "
                 "- check [CLUSTER] HOST, DB_PORT, DB_NAME, DB_USER and DWH_DB_PASSWORD"
             ) from None
-        # Transactions are explicit (BEGIN ... COMMIT in Engine.transaction).
-        connection.autocommit = True
-        if read_only:
-            connection.set_session(readonly=True)
+        try:
+            # Transactions are explicit (BEGIN ... COMMIT in Engine.transaction).
+            connection.autocommit = True
+            if read_only and cls.read_only_session:
+                connection.set_session(readonly=True)
+        except psycopg2.Error as exc:
+            connection.close()
+            raise WarehouseError(f"{cls.name}: cannot open a read-only session: {first_line(exc)}") from None
         return cls(config, connection)
 
     def execute(self, statement: str, params: Sequence | None = None) -> None:

@@ -3,7 +3,7 @@
 Only what differs from PostgreSQL is here: the connection's sslmode, the table
 attributes, string literals (a backslash is an escape), and the staging load
 (COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
-stl_load_errors into load_errors, then the input rules COPY cannot apply).
+SYS_LOAD_ERROR_DETAIL into load_errors, then the input rules COPY cannot apply).
 """
 
 from __future__ import annotations
@@ -30,16 +30,26 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 # and the pipeline's own count of load_errors decides, the same for every engine.
 MAXERROR_LIMIT = 100000
 
-# stl_load_errors rows of this session newer than a marker taken before a COPY:
-# exactly that COPY's rejected rows, whether it succeeded or failed
-# (pg_last_copy_id() is not updated by a COPY that fails before loading).
-LOAD_ERRORS_MARKER = "SELECT COALESCE(MAX(query), 0) FROM stl_load_errors WHERE session = pg_backend_pid()"
+# The rows a COPY rejected, from SYS_LOAD_ERROR_DETAIL: AWS recommends it over
+# STL_LOAD_ERRORS, which "contains only queries run on main clusters" (not
+# concurrency scaling) and does not exist on Redshift Serverless
+# (https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_ERRORS.html,
+# https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_ERROR_DETAIL.html).
+# Scoped to one COPY: this session's rows newer than a marker taken before it,
+# whether the COPY succeeded or failed. The view keeps no raw line: raw_line
+# says which column and type instead.
+LOAD_ERRORS_MARKER = "SELECT COALESCE(MAX(query_id), 0) FROM sys_load_error_detail WHERE session_id = pg_backend_pid()"
 LOAD_ERRORS_SINCE = """
-SELECT TRIM(filename), line_number, TRIM(colname), TRIM(err_reason), TRIM(raw_line)
-FROM stl_load_errors
-WHERE session = pg_backend_pid()
-  AND query > %s
-ORDER BY filename, line_number
+SELECT
+    TRIM(file_name),
+    line_number,
+    TRIM(column_name),
+    TRIM(error_message),
+    TRIM(column_name) || ' (' || TRIM(column_type) || '), position ' || CAST(position AS VARCHAR(12))
+FROM sys_load_error_detail
+WHERE session_id = pg_backend_pid()
+  AND query_id > %s
+ORDER BY file_name, line_number
 """
 _INSERT_BATCH = 500
 
@@ -61,6 +71,10 @@ class RedshiftEngine(PostgresEngine):
     sslmode = "require"
     backslash_escapes = True  # https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_LITERAL.html
     reads_local_files = False  # COPY reads S3 itself
+    # SET default_transaction_read_only is not among Redshift's documented configuration
+    # parameters (https://docs.aws.amazon.com/redshift/latest/dg/cm_chap_ConfigurationRef.html):
+    # the notebook and dashboard only run SELECTs; give them a read-only database user to enforce it
+    read_only_session = False
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
