@@ -21,7 +21,7 @@ from sparkify.aws import files, iam as roles, network, s3 as buckets, settings
 from sparkify.aws.faults import AwsError, Clients
 from sparkify.aws.settings import ClusterSpec, Names, S3Location
 from sparkify.cli import Declined, ask
-from sparkify.config import PASSWORD_ENV_VAR, find_config, read_file
+from sparkify.config import PASSWORD_ENV_VAR, env_file, find_config, load_env, read_file
 from sparkify.errors import ConfigError, SparkifyError
 
 log = logging.getLogger(__name__)
@@ -101,14 +101,14 @@ def setup(config_path: Path, options: SetupOptions) -> int:
     names = settings.read_names(parser, config_path)
     spec = settings.read_spec(parser, config_path)
     locations = settings.read_locations(parser, config_path)
-    s3_region = settings.read_s3_region(parser)
+    s3_region = settings.read_s3_region(parser, config_path)
     if spec.open_to_anywhere and not options.allow_anywhere:
         raise ConfigError(
             f"{config_path.name}: [CLUSTER] ALLOWED_CIDR = {spec.allowed_cidr} opens port {spec.db_port} to the whole "
             "internet - set your own address as a /32 (e.g. 203.0.113.7/32), or pass --allow-anywhere"
         )
     uploads = _plan_uploads(options.upload_dir, locations) if options.upload_dir else []
-    files.load_env(config_path)
+    load_env(config_path)
     password = os.environ.get(PASSWORD_ENV_VAR) or None
     if password:
         settings.check_password(password)
@@ -167,7 +167,7 @@ def _setup(config_path, parser, names: Names, spec: ClusterSpec, locations, s3_r
 
     if cluster is None:
         if password is None:
-            env_path = files.env_path_for(config_path)
+            env_path = env_file(config_path)
             if ledger.act(f"generate a master password and save it to {env_path} as {PASSWORD_ENV_VAR}"):
                 password = settings.generate_password()
                 files.save_password(env_path, password)
@@ -366,10 +366,10 @@ def teardown(config_path: Path, options: TeardownOptions) -> int:
     bucket_names = (
         sorted({loc.bucket for loc in settings.read_locations(parser, config_path)}) if options.delete_bucket else []
     )
-    files.load_env(config_path)
+    load_env(config_path)
     ledger = _Ledger(dry_run=False)
     try:
-        return _teardown(names, bucket_names, settings.read_s3_region(parser), options, ledger)
+        return _teardown(names, bucket_names, settings.read_s3_region(parser, config_path), options, ledger)
     except Declined:
         raise
     except SparkifyError as exc:
