@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 from sparkify import cli
-from sparkify.aws import provision
+from sparkify.aws import provision, settings
+from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 
 
 def main(argv=None) -> int:
@@ -27,8 +28,8 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--wait-minutes",
-        type=provision.positive_minutes,
-        default=provision.DEFAULT_WAIT_MINUTES,
+        type=cli.positive_minutes,
+        default=DEFAULT_WAIT_MINUTES,
         metavar="N",
         help="how long to wait for the cluster to be deleted (default: %(default)g)",
     )
@@ -37,12 +38,11 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     options = provision.TeardownOptions(
-        assume_yes=args.yes,
         final_snapshot=args.final_snapshot,
         delete_bucket=args.delete_bucket,
         wait_minutes=args.wait_minutes,
     )
-    return provision.teardown(provision.config_file(args.config), options)
+    return provision.teardown(settings.config_file(args.config), options, cli.confirmer(args.yes))
 
 
 if __name__ == "__main__":

@@ -15,3 +15,7 @@ class InputError(SparkifyError):
 
 class WarehouseError(SparkifyError):
     """The database refused, failed or could not be reached."""
+
+
+class Declined(SparkifyError):
+    """The user did not confirm a destructive or costly step; nothing was changed."""

@@ -476,3 +476,16 @@ def test_missing_config_file_is_named(aws, tmp_path, capsys):
         1,
         f"error: config file {tmp_path}/nope.cfg not found - copy dwh.cfg.example to it, or leave out --config\n",
     )
+
+
+@pytest.mark.parametrize("script", ["setup_cluster", "clean_redshift"])
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+def test_wait_minutes_must_be_positive(aws, tmp_path, capsys, script, value):
+    module = __import__(script)
+    with pytest.raises(SystemExit) as caught:
+        module.main(["--config", str(write_cfg(tmp_path)), "--wait-minutes", value])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        f": error: argument --wait-minutes: {value} is not a positive number of minutes"
+    )
+    assert aws.nothing_exists()

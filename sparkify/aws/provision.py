@@ -9,46 +9,22 @@ exists at that moment.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sparkify.aws import cluster as clusters
 from sparkify.aws import files, iam as roles, network, s3 as buckets, settings
 from sparkify.aws.faults import AwsError, Clients
+from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.aws.settings import ClusterSpec, Names, S3Location
-from sparkify.cli import Declined, ask
-from sparkify.config import PASSWORD_ENV_VAR, env_file, find_config, load_env, read_file
-from sparkify.errors import ConfigError, SparkifyError
+from sparkify.config import PASSWORD_ENV_VAR, env_file, load_env, read_file
+from sparkify.errors import ConfigError, Declined, SparkifyError
 
 log = logging.getLogger(__name__)
-
-DEFAULT_WAIT_MINUTES = 30.0
-
-
-def positive_minutes(text: str) -> float:
-    """argparse type for --wait-minutes."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of minutes")
-    return value
-
-
-def config_file(explicit: str | None) -> Path:
-    """The dwh.cfg to read and write back; unlike the pipeline, there is no built-in default."""
-    path = find_config(explicit)
-    if path is None:
-        raise ConfigError(
-            "no dwh.cfg found - copy dwh.cfg.example to dwh.cfg, fill in [CLUSTER] and [S3], or pass --config PATH"
-        )
-    return path
-
 
 class _Ledger:
     """What a run did, would do (dry run), and what exists now (for error messages)."""
@@ -82,7 +58,6 @@ class _Ledger:
 
 @dataclass(frozen=True)
 class SetupOptions:
-    assume_yes: bool = False
     dry_run: bool = False
     allow_anywhere: bool = False
     upload_dir: Path | None = None
@@ -96,7 +71,8 @@ class _Upload:
     files: list[tuple[Path, str]]  # (local file, object key)
 
 
-def setup(config_path: Path, options: SetupOptions) -> int:
+def setup(config_path: Path, options: SetupOptions, confirm: Callable[[str], bool]) -> int:
+    """confirm(question) -> True to go on: the script asks (or --yes answers for it)."""
     parser = read_file(config_path)
     names = settings.read_names(parser, config_path)
     spec = settings.read_spec(parser, config_path)
@@ -122,7 +98,7 @@ def setup(config_path: Path, options: SetupOptions) -> int:
         )
     ledger = _Ledger(options.dry_run)
     try:
-        return _setup(config_path, parser, names, spec, locations, s3_region, uploads, password, options, ledger)
+        return _setup(config_path, parser, names, spec, locations, s3_region, uploads, password, options, ledger, confirm)
     except Declined:
         raise
     except SparkifyError as exc:
@@ -134,7 +110,7 @@ def setup(config_path: Path, options: SetupOptions) -> int:
         ) from None
 
 
-def _setup(config_path, parser, names: Names, spec: ClusterSpec, locations, s3_region, uploads, password, options, ledger):
+def _setup(config_path, parser, names: Names, spec: ClusterSpec, locations, s3_region, uploads, password, options, ledger, confirm):
     aws = Clients(names.region)
     iam, ec2, redshift = aws.get("iam"), aws.get("ec2"), aws.get("redshift")
     ident = names.identifier
@@ -152,12 +128,12 @@ def _setup(config_path, parser, names: Names, spec: ClusterSpec, locations, s3_r
                 "and re-run setup_cluster.py"
             )
         log.info("cluster %s: exists (%s)", ident, status)
-    elif not options.dry_run and not options.assume_yes:
+    elif not options.dry_run:
         question = (
             f"Create Redshift cluster {ident}: {spec.describe(names.region)}, encrypted, port {spec.db_port} "
             f"open to {spec.allowed_cidr}? It is billed by the hour until clean_redshift.py deletes it."
         )
-        if not ask(question):
+        if not confirm(question):
             raise Declined("not confirmed - nothing was created (answer yes, or pass --yes)")
 
     role_arn = _ensure_role(iam, names, locations, ledger)
@@ -344,7 +320,6 @@ def _ensure_uploads(s3, uploads: list[_Upload], region: str, identifier: str, le
 
 @dataclass(frozen=True)
 class TeardownOptions:
-    assume_yes: bool = False
     final_snapshot: str | None = None
     delete_bucket: bool = False
     wait_minutes: float = DEFAULT_WAIT_MINUTES
@@ -358,7 +333,8 @@ def check_snapshot_name(name: str) -> None:
         )
 
 
-def teardown(config_path: Path, options: TeardownOptions) -> int:
+def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str], bool]) -> int:
+    """confirm(question) -> True to go on: the script asks (or --yes answers for it)."""
     parser = read_file(config_path)
     names = settings.read_names(parser, config_path)
     if options.final_snapshot:
@@ -369,7 +345,7 @@ def teardown(config_path: Path, options: TeardownOptions) -> int:
     load_env(config_path)
     ledger = _Ledger(dry_run=False)
     try:
-        return _teardown(names, bucket_names, settings.read_s3_region(parser, config_path), options, ledger)
+        return _teardown(names, bucket_names, settings.read_s3_region(parser, config_path), options, ledger, confirm)
     except Declined:
         raise
     except SparkifyError as exc:
@@ -378,7 +354,7 @@ def teardown(config_path: Path, options: TeardownOptions) -> int:
         raise type(exc)(f"{exc}; still exists: {ledger.listing()} - re-run clean_redshift.py to finish") from None
 
 
-def _teardown(names: Names, bucket_names: list[str], s3_region: str, options: TeardownOptions, ledger: _Ledger) -> int:
+def _teardown(names: Names, bucket_names: list[str], s3_region: str, options: TeardownOptions, ledger: _Ledger, confirm) -> int:
     aws = Clients(names.region)
     iam, ec2, redshift = aws.get("iam"), aws.get("ec2"), aws.get("redshift")
     s3 = aws.get("s3", s3_region) if bucket_names else None
@@ -429,10 +405,9 @@ def _teardown(names: Names, bucket_names: list[str], s3_region: str, options: Te
     if not doomed:
         print(f"nothing to delete: {', '.join(gone)} already gone")
         return 0
-    if not options.assume_yes:
-        question = f"This deletes, in {names.region}:\n" + "".join(f"  - {item}\n" for item in doomed).rstrip("\n")
-        if not ask(question):
-            raise Declined("not confirmed - nothing was deleted (answer yes, or pass --yes)")
+    question = f"This deletes, in {names.region}:\n" + "".join(f"  - {item}\n" for item in doomed).rstrip("\n")
+    if not confirm(question):
+        raise Declined("not confirmed - nothing was deleted (answer yes, or pass --yes)")
 
     done = []
     if cluster is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sparkify.config import DEFAULTS, PASSWORD_ENV_VAR, ConfigReader
+from sparkify.config import DEFAULTS, PASSWORD_ENV_VAR, ConfigReader, find_config
 from sparkify.errors import ConfigError
 
 # Current provisioned node types (DS2 and DC1 are retired).
@@ -73,6 +73,16 @@ class ClusterSpec:
     def describe(self, region: str) -> str:
         """E.g. "2 x ra3.large in us-west-2": node count, node type and region."""
         return f"{self.num_nodes} x {self.node_type} in {region}"
+
+
+def config_file(explicit: str | None) -> Path:
+    """The dwh.cfg to read and write back; unlike the pipeline, there is no built-in default."""
+    path = find_config(explicit)
+    if path is None:
+        raise ConfigError(
+            "no dwh.cfg found - copy dwh.cfg.example to dwh.cfg, fill in [CLUSTER] and [S3], or pass --config PATH"
+        )
+    return path
 
 
 def read_names(parser: configparser.ConfigParser, path: Path) -> Names:
