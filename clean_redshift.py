@@ -1,7 +1,8 @@
 """Tear down what setup_cluster.py made: cluster, security group, IAM role (and, if asked, the bucket).
 
-Asks first, naming what goes. Anything already gone is reported, not an
-error, so it can be re-run after a partial failure.
+Asks first, naming what goes (--dry-run prints that plan and deletes nothing).
+Anything already gone is reported, not an error, so it can be re-run after a
+partial failure.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import sys
 
 from sparkify import cli
-from sparkify.aws import provision
+from sparkify.aws import settings, teardown
+from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 
 
 def main(argv=None) -> int:
     p = cli.parser(__doc__, needs_config_file=True)
     p.add_argument("--yes", action="store_true", help="delete without asking for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="print what it would delete and delete nothing")
     p.add_argument(
         "--final-snapshot",
         metavar="NAME",
@@ -27,8 +30,8 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--wait-minutes",
-        type=provision.positive_minutes,
-        default=provision.DEFAULT_WAIT_MINUTES,
+        type=cli.positive_minutes,
+        default=DEFAULT_WAIT_MINUTES,
         metavar="N",
         help="how long to wait for the cluster to be deleted (default: %(default)g)",
     )
@@ -36,13 +39,13 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
-    options = provision.TeardownOptions(
-        assume_yes=args.yes,
+    options = teardown.TeardownOptions(
+        dry_run=args.dry_run,
         final_snapshot=args.final_snapshot,
         delete_bucket=args.delete_bucket,
         wait_minutes=args.wait_minutes,
     )
-    return provision.teardown(provision.config_file(args.config), options)
+    return teardown.teardown(settings.config_file(args.config), options, cli.confirmer(args.yes))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from sparkify import cli
-from sparkify.aws import provision
+from sparkify.aws import provision, settings
+from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.config import SAMPLE_DIR
 
 
@@ -34,8 +35,8 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--wait-minutes",
-        type=provision.positive_minutes,
-        default=provision.DEFAULT_WAIT_MINUTES,
+        type=cli.positive_minutes,
+        default=DEFAULT_WAIT_MINUTES,
         metavar="N",
         help="how long to wait for the cluster to become available (default: %(default)g)",
     )
@@ -44,13 +45,12 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     options = provision.SetupOptions(
-        assume_yes=args.yes,
         dry_run=args.dry_run,
         allow_anywhere=args.allow_anywhere,
         upload_dir=Path(args.upload_data) if args.upload_data else None,
         wait_minutes=args.wait_minutes,
     )
-    return provision.setup(provision.config_file(args.config), options)
+    return provision.setup(settings.config_file(args.config), options, cli.confirmer(args.yes))
 
 
 if __name__ == "__main__":

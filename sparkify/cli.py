@@ -10,17 +10,15 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from sparkify.errors import SparkifyError
+from sparkify.errors import Declined, SparkifyError
+
+__all__ = ["Declined", "UsageError", "ask", "confirmer", "parser", "positive_minutes", "run", "setup_logging"]
 
 log = logging.getLogger("sparkify")
 
 
 class UsageError(SparkifyError):
     """A command-line option is wrong (exit code 2, like argparse)."""
-
-
-class Declined(SparkifyError):
-    """The user did not confirm a destructive step; nothing was changed."""
 
 
 class Terminated(BaseException):
@@ -46,6 +44,22 @@ def ask(question: str) -> bool:
     except (OSError, ValueError):  # stdin closed
         answer = ""
     return answer.strip().lower() in ("y", "yes")
+
+
+def confirmer(assume_yes: bool) -> Callable[[str], bool]:
+    """What a library takes as `confirm`: ask(), or a yes without asking when --yes was given."""
+    return (lambda question: True) if assume_yes else ask
+
+
+def positive_minutes(text: str) -> float:
+    """argparse type for --wait-minutes."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of minutes")
+    return value
 
 
 def parser(description: str, *, needs_config_file: bool = False) -> argparse.ArgumentParser:

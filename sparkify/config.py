@@ -29,6 +29,10 @@ CONFIG_ENV_VAR = "DWH_CONFIG"
 PASSWORD_ENV_VAR = "DWH_DB_PASSWORD"
 
 ENGINES = ("duckdb", "postgres", "redshift")
+# An AWS region code (us-west-2, ap-southeast-1, us-gov-west-1), anchored at both
+# ends so that .match() and .fullmatch() agree and nothing can follow it.
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
+_WHOLE_NUMBER = re.compile(r"^[0-9]+\Z")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
 
 # The built-in defaults: what runs on a fresh clone with no dwh.cfg.
@@ -78,7 +82,6 @@ class Config:
     connection: Connection | None
     iam_role_arn: str | None
     source: Path | None  # the file read; None for the built-in defaults
-    parser: configparser.ConfigParser = field(repr=False, compare=False)
 
     @property
     def source_name(self) -> str:
@@ -109,6 +112,64 @@ def read_file(path: Path) -> configparser.ConfigParser:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"{path}: cannot parse: {first}") from None
     return parser
+
+
+def is_region(value: str) -> bool:
+    """True for an AWS region code such as us-west-2 (the one rule every reader of a region uses)."""
+    return REGION.match(value) is not None
+
+
+class ConfigReader:
+    """Values from a parsed dwh.cfg; each problem is a one-line ConfigError naming the file, key and fix.
+
+    config.py (the pipeline) and sparkify.aws.settings (the AWS scripts) both
+    read through it, so a key is missing, or not a number, in the same words
+    whichever script reads it.
+    """
+
+    def __init__(self, parser: configparser.ConfigParser, name: str) -> None:
+        self.parser = parser
+        self.name = name  # the file's name, as messages start with it
+
+    def get(self, section: str, key: str, default: str | None = None) -> str | None:
+        """The value (stripped), else default; an empty value counts as missing."""
+        return self.parser.get(section, key, fallback="").strip() or default
+
+    def required(self, section: str, key: str) -> str:
+        value = self.get(section, key)
+        if value is None:
+            raise ConfigError(f"{self.name}: [{section}] {key} is missing - set it (see dwh.cfg.example)")
+        return value
+
+    def fail(self, section: str, key: str, value: str, why: str) -> ConfigError:
+        """The error for a value that is there but wrong: "dwh.cfg: [S] K = v <why>"."""
+        return ConfigError(f"{self.name}: [{section}] {key} = {value} {why}")
+
+    def whole_number(self, section: str, key: str, default: str | None = None, *, minimum: int | None = None) -> int:
+        """Digits only; with minimum, also at least that (and the message says so)."""
+        value = self.required(section, key) if default is None else self.get(section, key, default)
+        if not _WHOLE_NUMBER.match(value) or (minimum is not None and int(value) < minimum):
+            at_least = "" if minimum is None else f" >= {minimum}"
+            raise self.fail(section, key, value, f"is not a whole number{at_least}")
+        return int(value)
+
+    def region(self, section: str, key: str, default: str | None = None) -> str:
+        value = self.required(section, key) if default is None else self.get(section, key, default)
+        if not is_region(value):
+            raise self.fail(section, key, value, "is not an AWS region - use a region code such as us-west-2")
+        return value
+
+
+def env_file(config_path: Path) -> Path:
+    """The .env beside a config file: where secrets are read from and the generated password goes."""
+    return config_path.resolve().parent / ".env"
+
+
+def load_env(config_path: Path | None) -> None:
+    """Load .env beside the config file (if any), then ./.env; a variable already set wins (python-dotenv)."""
+    if config_path is not None:
+        load_dotenv(env_file(config_path), override=False)
+    load_dotenv(Path.cwd() / ".env", override=False)
 
 
 def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -144,31 +205,18 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     else:
         parser = read_file(path)
         base = path.resolve().parent
-        load_dotenv(base / ".env", override=False)
-    load_dotenv(Path.cwd() / ".env", override=False)
-    return _build(parser, path, base)
+    load_env(path)
+    return _build(ConfigReader(parser, path.name if path else "defaults"), path, base)
 
 
-def _build(parser: configparser.ConfigParser, path: Path | None, base: Path) -> Config:
-    name = path.name if path else "defaults"
-
-    def get(section: str, key: str, default: str | None = None, required: bool = True) -> str | None:
-        value = parser.get(section, key, fallback="").strip()
-        if value:
-            return value
-        if default is not None:
-            return default
-        if required:
-            raise ConfigError(f"{name}: [{section}] {key} is missing - set it (see dwh.cfg.example)")
-        return None
-
-    engine = get("DWH", "ENGINE", "duckdb").lower()
+def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
+    engine = r.get("DWH", "ENGINE", "duckdb").lower()
     if engine not in ENGINES:
-        raise ConfigError(f"{name}: [DWH] ENGINE = {engine} is not an engine - use one of {', '.join(ENGINES)}")
-    max_errors = _non_negative_int(name, "DWH", "MAX_ERRORS", get("DWH", "MAX_ERRORS", "0"))
+        raise r.fail("DWH", "ENGINE", engine, f"is not an engine - use one of {', '.join(ENGINES)}")
+    max_errors = r.whole_number("DWH", "MAX_ERRORS", "0", minimum=0)
 
     def location(key: str, required: bool = True) -> str | None:
-        value = get("S3", key, required=required)
+        value = r.required("S3", key) if required else r.get("S3", key)
         if value is None or is_s3(value):
             return value
         return str((base / Path(value).expanduser()).resolve())
@@ -177,29 +225,29 @@ def _build(parser: configparser.ConfigParser, path: Path | None, base: Path) -> 
         log_data=location("LOG_DATA"),
         song_data=location("SONG_DATA"),
         log_jsonpath=location("LOG_JSONPATH", required=engine == "redshift"),
-        region=get("S3", "REGION", "us-west-2"),
+        region=r.region("S3", "REGION", DEFAULTS["S3"]["REGION"]),
     )
 
     connection = None
     iam_role_arn = None
     if engine in ("postgres", "redshift"):
         connection = Connection(
-            host=get("CLUSTER", "HOST"),
-            port=_non_negative_int(name, "CLUSTER", "DB_PORT", get("CLUSTER", "DB_PORT")),
-            db_name=get("CLUSTER", "DB_NAME"),
-            user=get("CLUSTER", "DB_USER"),
+            host=r.required("CLUSTER", "HOST"),
+            port=r.whole_number("CLUSTER", "DB_PORT"),
+            db_name=r.required("CLUSTER", "DB_NAME"),
+            user=r.required("CLUSTER", "DB_USER"),
             password=os.environ.get(PASSWORD_ENV_VAR) or None,
         )
     if engine == "redshift":
-        iam_role_arn = get("IAM_ROLE", "ARN")
+        iam_role_arn = r.required("IAM_ROLE", "ARN")
         for key in ("LOG_DATA", "SONG_DATA", "LOG_JSONPATH"):
             if not is_s3(getattr(inputs, key.lower())):
-                raise ConfigError(f"{name}: [S3] {key} must be an s3:// URI for engine redshift (COPY reads from S3)")
+                raise ConfigError(f"{r.name}: [S3] {key} must be an s3:// URI for engine redshift (COPY reads from S3)")
 
-    duckdb_path = Path(get("DWH", "DUCKDB_PATH", "sparkify.duckdb")).expanduser()
-    memory_limit = get("DWH", "DUCKDB_MEMORY_LIMIT", DEFAULTS["DWH"]["DUCKDB_MEMORY_LIMIT"])
+    duckdb_path = Path(r.get("DWH", "DUCKDB_PATH", DEFAULTS["DWH"]["DUCKDB_PATH"])).expanduser()
+    memory_limit = r.get("DWH", "DUCKDB_MEMORY_LIMIT", DEFAULTS["DWH"]["DUCKDB_MEMORY_LIMIT"])
     if not _MEMORY.match(memory_limit):
-        raise ConfigError(f"{name}: [DWH] DUCKDB_MEMORY_LIMIT = {memory_limit} is not a size like 600MB or 4GB")
+        raise r.fail("DWH", "DUCKDB_MEMORY_LIMIT", memory_limit, "is not a size like 600MB or 4GB")
     return Config(
         engine=engine,
         duckdb_path=(base / duckdb_path).resolve(),
@@ -209,15 +257,4 @@ def _build(parser: configparser.ConfigParser, path: Path | None, base: Path) -> 
         connection=connection,
         iam_role_arn=iam_role_arn,
         source=path.resolve() if path else None,
-        parser=parser,
     )
-
-
-def _non_negative_int(name: str, section: str, key: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise ConfigError(f"{name}: [{section}] {key} = {value} is not a whole number >= 0")
-    return number

@@ -17,6 +17,10 @@ class WarehouseError(SparkifyError):
     """The database refused, failed or could not be reached."""
 
 
+class Declined(SparkifyError):
+    """The user did not confirm a destructive or costly step; nothing was changed."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (drivers add context lines), or its type's name."""
     text = str(exc).strip()

@@ -98,6 +98,18 @@ def test_setting_redshift_would_refuse_is_named_with_its_fix(tmp_path, values, m
     assert str(caught.value) == message
 
 
+def test_s3_region_is_checked_with_the_same_rule_and_defaults_like_the_pipeline(tmp_path):
+    path = write_cfg(tmp_path)
+    assert settings.read_s3_region(read_file(path), path) == "us-west-2"
+    head, tail = path.read_text().rsplit("REGION = us-west-2", 1)  # the [S3] one
+    path.write_text(head + "REGION = us-west" + tail)
+    with pytest.raises(ConfigError) as caught:
+        settings.read_s3_region(read_file(path), path)
+    assert str(caught.value) == "dwh.cfg: [S3] REGION = us-west is not an AWS region - use a region code such as us-west-2"
+    path.write_text(head + tail)
+    assert settings.read_s3_region(read_file(path), path) == "us-west-2"
+
+
 @pytest.mark.parametrize(
     "identifier", ["Sparkify", "1sparkify", "sparkify--dwh", "sparkify-", "sparkify_dwh", "s" * 64]
 )

@@ -95,6 +95,60 @@ def test_confirmation_names_what_goes_and_that_the_data_goes_too(aws, tmp_path, 
     assert aws.clusters() and aws.groups() and aws.role_names()
 
 
+def test_dry_run_prints_the_plan_deletes_nothing_and_does_not_ask(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    group_id = set_up(capsys, config, "--upload-data", sample_folder(tmp_path / "sample"))
+    result = clean(capsys, config, "--dry-run", "--delete-bucket")  # no --yes, and stdin has no answer
+    assert (result.code, result.out) == (
+        0,
+        f"would delete Redshift cluster {IDENTIFIER} (2 x ra3.large, available) and all data in it, with no final "
+        "snapshot (pass --final-snapshot NAME to keep one)\n"
+        f"would delete security group {GROUP} ({group_id})\n"
+        f"would delete IAM role {ROLE} and its policies\n"
+        f"would delete bucket {BUCKET} and its 3 object(s)\n"
+        "dry run: 4 action(s) above would be taken; nothing was changed\n",
+    )
+    assert "Type 'yes'" not in result.err
+    assert aws.cluster()["ClusterStatus"] == "available"
+    assert aws.groups() and aws.role_names() == [ROLE] and aws.buckets() == [BUCKET] and len(aws.keys()) == 3
+
+
+def test_dry_run_says_what_is_already_gone(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    group_id = set_up(capsys, config)
+    aws.redshift.delete_cluster(ClusterIdentifier=IDENTIFIER, SkipFinalClusterSnapshot=True)
+    result = clean(capsys, config, "--dry-run")
+    assert (result.code, result.out.splitlines()) == (
+        0,
+        [
+            f"would delete security group {GROUP} ({group_id})",
+            f"would delete IAM role {ROLE} and its policies",
+            f"already gone: cluster {IDENTIFIER}",
+            "dry run: 2 action(s) above would be taken; nothing was changed",
+        ],
+    )
+    assert aws.groups() and aws.role_names() == [ROLE]
+    result = clean(capsys, config, "--yes")
+    result = clean(capsys, config, "--dry-run")
+    assert (result.code, result.out) == (
+        0,
+        f"nothing to delete: cluster {IDENTIFIER}, security group {GROUP}, IAM role {ROLE} already gone\n",
+    )
+
+
+def test_the_question_lists_the_same_steps_as_the_dry_run(aws, tmp_path, capsys, monkeypatch):
+    config = write_cfg(tmp_path)
+    set_up(capsys, config, "--upload-data", sample_folder(tmp_path / "sample"))
+    dry_run = clean(capsys, config, "--dry-run", "--delete-bucket", "--final-snapshot", "keep-it")
+    answer(monkeypatch, "no")
+    asked = clean(capsys, config, "--delete-bucket", "--final-snapshot", "keep-it")
+    assert asked.code == 1
+    would = [line.removeprefix("would delete ") for line in dry_run.out.splitlines() if line.startswith("would ")]
+    listed = [line.removeprefix("  - ") for line in asked.err.splitlines() if line.startswith("  - ")]
+    assert len(listed) == 4 and listed == would
+    assert aws.clusters() and aws.buckets() == [BUCKET]
+
+
 def test_final_snapshot_keeps_the_data(aws, tmp_path, capsys, monkeypatch):
     config = write_cfg(tmp_path)
     set_up(capsys, config)
@@ -155,6 +209,13 @@ def test_failure_half_way_lists_what_still_exists_and_a_rerun_completes(aws, tmp
         f"security group {GROUP} ({group_id}), IAM role {ROLE} - re-run clean_redshift.py to finish"
     )
     assert aws.clusters() == [] and aws.groups() and aws.role_names() == [ROLE]
+    assert result.out.splitlines() == [
+        f"stopped at: delete security group {GROUP} ({group_id})",
+        "done before that:",
+        f"  - delete cluster {IDENTIFIER} (no final snapshot)",
+        "not done:",
+        f"  - delete IAM role {ROLE} and its policies",
+    ]
 
     result = clean(capsys, config, "--yes")
     assert result.code == 0, result.err

@@ -7,7 +7,7 @@ from conftest import REPO, run, write_config
 
 import create_tables
 import etl
-from sparkify.config import load_config
+from sparkify.config import REGION, is_region, load_config
 from sparkify.errors import ConfigError
 
 SECRET = "S3cret-Passw0rd-value"
@@ -212,6 +212,38 @@ def test_max_errors_must_be_a_whole_number(value, tmp_path, capsys):
     code, out, err = run_script(etl, capsys, "--config", path)
     assert code == 1
     assert err == f"error: dwh.cfg: [DWH] MAX_ERRORS = {value} is not a whole number >= 0\n"
+
+
+def test_db_port_must_be_a_whole_number(tmp_path, capsys):
+    path = write_config(tmp_path / "dwh.cfg", with_values(POSTGRES, "CLUSTER", DB_PORT="54x"))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == "error: dwh.cfg: [CLUSTER] DB_PORT = 54x is not a whole number\n"
+
+
+@pytest.mark.parametrize("sections", [DUCKDB, POSTGRES, REDSHIFT], ids=["duckdb", "postgres", "redshift"])
+def test_s3_region_is_checked_when_the_config_is_read_for_every_engine(sections, tmp_path, capsys):
+    path = write_config(tmp_path / "dwh.cfg", with_values(sections, "S3", REGION="oregon"))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == "error: dwh.cfg: [S3] REGION = oregon is not an AWS region - use a region code such as us-west-2\n"
+
+
+def test_missing_s3_region_defaults_to_us_west_2(tmp_path):
+    assert load_config(write_config(tmp_path / "dwh.cfg", DUCKDB)).inputs.region == "us-west-2"
+
+
+@pytest.mark.parametrize("value", ["us-west-2", "eu-central-1", "ap-southeast-1", "us-gov-west-1", "cn-north-1"])
+def test_region_codes_are_regions(value):
+    assert is_region(value) and REGION.match(value) and REGION.fullmatch(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["oregon", "us-west", "US-WEST-2", "us-west-2 ", "us-west-2\n", "us-west-2' IAM_ROLE 'x", "", "-us-west-2"]
+)
+def test_anything_else_is_not_a_region_even_with_match(value):
+    # REGION is anchored at both ends: .match() alone cannot let a suffix through.
+    assert not is_region(value) and REGION.match(value) is None
 
 
 def test_redshift_refuses_local_input_folders(tmp_path, capsys):

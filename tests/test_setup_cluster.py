@@ -202,10 +202,37 @@ QUESTION = (
 
 def test_declining_the_confirmation_creates_nothing(aws, tmp_path, capsys, monkeypatch):
     answer(monkeypatch, "no")
-    result = setup(capsys, write_cfg(tmp_path))
+    config = write_cfg(tmp_path)
+    result = setup(capsys, config)
     assert result.code == 1
-    assert result.err == f"{QUESTION}\nType 'yes' to continue: error: not confirmed - nothing was created (answer yes, or pass --yes)\n"
+    assert result.err == (
+        f"{QUESTION}\n"
+        "The plan:\n"
+        f"  - create IAM role {ROLE}, trusted by redshift.amazonaws.com\n"
+        f"  - give IAM role {ROLE} the policy sparkify-s3-read: list and read s3://{BUCKET}/log_data, "
+        f"s3://{BUCKET}/song_data, s3://{BUCKET}/log_json_path.json, nothing else\n"
+        f"  - create security group {GROUP} in the default VPC {aws.default_vpc()}\n"
+        f"  - allow tcp 5439 from 203.0.113.7/32 in security group {GROUP}\n"
+        f"  - create cluster {IDENTIFIER}: 2 x ra3.large in us-west-2, encrypted, role {ROLE}, security group {GROUP}\n"
+        f"  - wait up to 30 min for cluster {IDENTIFIER} to be available\n"
+        f"  - write HOST and ARN into {config}\n"
+        "Type 'yes' to continue: error: not confirmed - nothing was created (answer yes, or pass --yes)\n"
+    )
     assert aws.nothing_exists()
+
+
+def test_the_question_lists_the_same_steps_as_the_dry_run(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    config = write_cfg(tmp_path)
+    data = sample_folder(tmp_path / "sample")
+    dry_run = setup(capsys, config, "--dry-run", "--upload-data", data)
+    answer(monkeypatch, "no")
+    asked = setup(capsys, config, "--upload-data", data)
+    assert asked.code == 1
+    would = [line.removeprefix("would ") for line in dry_run.out.splitlines() if line.startswith("would ")]
+    listed = [line.removeprefix("  - ") for line in asked.err.splitlines() if line.startswith("  - ")]
+    assert len(listed) == 12 and listed == would
+    assert aws.nothing_exists() and not (tmp_path / ".env").exists()
 
 
 def test_no_answer_at_all_counts_as_no(aws, tmp_path, capsys):
@@ -350,6 +377,20 @@ def test_refused_cluster_reports_what_exists_now_and_a_rerun_finishes(aws, tmp_p
     )
     assert "Traceback" not in result.err
     assert aws.role_names() == [ROLE] and aws.clusters() == []
+    # What was done before the failure, and what was not reached.
+    assert result.out.splitlines() == [
+        f"stopped at: create cluster {IDENTIFIER}: 2 x ra3.large in us-west-2, encrypted, role {ROLE}, "
+        f"security group {GROUP}",
+        "done before that:",
+        f"  - create IAM role {ROLE}, trusted by redshift.amazonaws.com",
+        f"  - give IAM role {ROLE} the policy sparkify-s3-read: list and read s3://{BUCKET}/log_data, "
+        f"s3://{BUCKET}/song_data, s3://{BUCKET}/log_json_path.json, nothing else",
+        f"  - create security group {GROUP} in the default VPC {aws.default_vpc()}",
+        f"  - allow tcp 5439 from 203.0.113.7/32 in security group {GROUP}",
+        "not done:",
+        f"  - wait up to 30 min for cluster {IDENTIFIER} to be available",
+        f"  - write HOST and ARN into {config}",
+    ]
     assert config.read_text() == config_text()  # nothing to write back yet
 
     result = setup(capsys, config, "--yes")
@@ -387,16 +428,31 @@ def test_existing_cluster_that_differs_from_config_is_left_alone_with_a_warning(
     assert aws.cluster()["NodeType"] == "ra3.large"
 
 
-def test_group_with_our_name_but_not_ours_is_not_adopted(aws, tmp_path, capsys):
+def test_group_with_our_name_but_not_ours_is_not_adopted_and_nothing_is_created(aws, tmp_path, capsys):
     aws.ec2.create_security_group(GroupName=GROUP, Description="someone else's", VpcId=aws.default_vpc())
     result = setup(capsys, write_cfg(tmp_path), "--yes")
     assert result.code == 1
-    assert result.error == (
+    # Found while planning, before any change: the role is not created first (nothing exists to list).
+    assert (result.error, result.out) == (
+        f"error: security group {GROUP} in {aws.default_vpc()} was not made by setup_cluster.py (no sparkify:cluster "
+        "tag) - delete or rename it, or change IDENTIFIER in [CLUSTER]",
+        "",
+    )
+    assert aws.clusters() == [] and aws.groups()[0]["IpPermissions"] == [] and aws.role_names() == []
+
+
+def test_conflict_found_while_planning_lists_what_exists(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    aws.iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(iam.TRUST_POLICY))
+    aws.ec2.create_security_group(GroupName=GROUP, Description="someone else's", VpcId=aws.default_vpc())
+    result = setup(capsys, config, "--yes")
+    assert (result.code, result.error) == (
+        1,
         f"error: security group {GROUP} in {aws.default_vpc()} was not made by setup_cluster.py (no sparkify:cluster "
         "tag) - delete or rename it, or change IDENTIFIER in [CLUSTER]; exists now: IAM role "
-        f"{ROLE} - fix the cause and re-run setup_cluster.py, or remove them with clean_redshift.py"
+        f"{ROLE} - fix the cause and re-run setup_cluster.py, or remove them with clean_redshift.py",
     )
-    assert aws.clusters() == [] and aws.groups()[0]["IpPermissions"] == []
+    assert aws.iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == []  # planned, never applied
 
 
 def test_role_redshift_cannot_assume_is_refused(aws, tmp_path, capsys):
@@ -476,3 +532,16 @@ def test_missing_config_file_is_named(aws, tmp_path, capsys):
         1,
         f"error: config file {tmp_path}/nope.cfg not found - copy dwh.cfg.example to it, or leave out --config\n",
     )
+
+
+@pytest.mark.parametrize("script", ["setup_cluster", "clean_redshift"])
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+def test_wait_minutes_must_be_positive(aws, tmp_path, capsys, script, value):
+    module = __import__(script)
+    with pytest.raises(SystemExit) as caught:
+        module.main(["--config", str(write_cfg(tmp_path)), "--wait-minutes", value])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        f": error: argument --wait-minutes: {value} is not a positive number of minutes"
+    )
+    assert aws.nothing_exists()

@@ -9,7 +9,9 @@ One module a concern, each small:
 - cluster:   create / describe / delete the cluster, bounded waiters with a progress line
 - s3:        download_prefix / download_file (inputs), the project bucket (upload, empty, delete)
 - files:     .env (the generated password, mode 0600) and the HOST/ARN write-back into dwh.cfg
-- provision: the setup and teardown steps, in order, re-runnable
+- plan:      Plan / Step / Ledger: what --dry-run prints, the question lists, apply does and a failure reports
+- provision: setup_cluster.py's inventory and plan (role, group, bucket, cluster, HOST/ARN), re-runnable
+- teardown:  clean_redshift.py's inventory and plan (cluster, group, role, bucket), re-runnable
 """
 
 from sparkify.aws.faults import NO_CREDENTIALS, AwsError

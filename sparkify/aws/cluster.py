@@ -14,6 +14,8 @@ from sparkify.aws.settings import ClusterSpec
 
 log = logging.getLogger(__name__)
 
+# How long setup_cluster.py and clean_redshift.py wait for the cluster (--wait-minutes).
+DEFAULT_WAIT_MINUTES = 30.0
 # How often the waiters poll. Tests make it tiny; AWS takes minutes anyway.
 POLL_SECONDS = 30.0
 

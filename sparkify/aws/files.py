@@ -13,23 +13,11 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from dotenv import load_dotenv
-
 from sparkify.config import PASSWORD_ENV_VAR
 from sparkify.errors import ConfigError
 
 ENV_HEADER = "# Secrets for the Sparkify warehouse. Git-ignored: never commit this file.\n"
 _SECTION = re.compile(r"^\s*\[(?P<name>[^\]]+)\]")
-
-
-def load_env(config_path: Path) -> None:
-    """Load .env beside the config file, then ./.env; the environment wins (as load_config does)."""
-    load_dotenv(config_path.resolve().parent / ".env", override=False)
-    load_dotenv(Path.cwd() / ".env", override=False)
-
-
-def env_path_for(config_path: Path) -> Path:
-    return config_path.resolve().parent / ".env"
 
 
 def atomic_write(path: Path, text: str, mode: int | None = None) -> None:

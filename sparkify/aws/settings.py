@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sparkify.config import DEFAULTS, PASSWORD_ENV_VAR
+from sparkify.config import DEFAULTS, PASSWORD_ENV_VAR, ConfigReader, find_config
 from sparkify.errors import ConfigError
 
 # Current provisioned node types (DS2 and DC1 are retired).
@@ -75,30 +75,19 @@ class ClusterSpec:
         return f"{self.num_nodes} x {self.node_type} in {region}"
 
 
-class _Reader:
-    def __init__(self, parser: configparser.ConfigParser, path: Path) -> None:
-        self.parser = parser
-        self.name = path.name
-
-    def get(self, section: str, key: str) -> str:
-        value = self.parser.get(section, key, fallback="").strip()
-        if not value:
-            raise ConfigError(f"{self.name}: [{section}] {key} is missing - set it (see dwh.cfg.example)")
-        return value
-
-    def fail(self, section: str, key: str, value: str, why: str) -> ConfigError:
-        return ConfigError(f"{self.name}: [{section}] {key} = {value} {why}")
-
-    def whole_number(self, section: str, key: str) -> int:
-        value = self.get(section, key)
-        if not value.isdigit():
-            raise self.fail(section, key, value, "is not a whole number")
-        return int(value)
+def config_file(explicit: str | None) -> Path:
+    """The dwh.cfg to read and write back; unlike the pipeline, there is no built-in default."""
+    path = find_config(explicit)
+    if path is None:
+        raise ConfigError(
+            "no dwh.cfg found - copy dwh.cfg.example to dwh.cfg, fill in [CLUSTER] and [S3], or pass --config PATH"
+        )
+    return path
 
 
 def read_names(parser: configparser.ConfigParser, path: Path) -> Names:
-    r = _Reader(parser, path)
-    identifier = r.get("CLUSTER", "IDENTIFIER")
+    r = ConfigReader(parser, path.name)
+    identifier = r.required("CLUSTER", "IDENTIFIER")
     if not (re.fullmatch(r"[a-z][a-z0-9-]{0,62}", identifier) and "--" not in identifier and identifier[-1] != "-"):
         raise r.fail(
             "CLUSTER",
@@ -107,10 +96,8 @@ def read_names(parser: configparser.ConfigParser, path: Path) -> Names:
             "is not a valid cluster identifier - use 1-63 lowercase letters, digits or hyphens, "
             "starting with a letter, without '--' or a hyphen at the end",
         )
-    region = r.get("CLUSTER", "REGION")
-    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", region):
-        raise r.fail("CLUSTER", "REGION", region, "is not an AWS region - use a region code such as us-west-2")
-    role_name = r.get("CLUSTER", "IAM_ROLE_NAME")
+    region = r.region("CLUSTER", "REGION")
+    role_name = r.required("CLUSTER", "IAM_ROLE_NAME")
     if not re.fullmatch(r"[\w+=,.@-]{1,64}", role_name):
         raise r.fail(
             "CLUSTER",
@@ -122,11 +109,11 @@ def read_names(parser: configparser.ConfigParser, path: Path) -> Names:
 
 
 def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
-    r = _Reader(parser, path)
-    cluster_type = r.get("CLUSTER", "CLUSTER_TYPE")
+    r = ConfigReader(parser, path.name)
+    cluster_type = r.required("CLUSTER", "CLUSTER_TYPE")
     if cluster_type not in CLUSTER_TYPES:
         raise r.fail("CLUSTER", "CLUSTER_TYPE", cluster_type, "is not a cluster type - use single-node or multi-node")
-    node_type = r.get("CLUSTER", "NODE_TYPE")
+    node_type = r.required("CLUSTER", "NODE_TYPE")
     if node_type not in NODE_TYPES:
         raise r.fail(
             "CLUSTER", "NODE_TYPE", node_type, f"is not a current node type - use one of {', '.join(NODE_TYPES)}"
@@ -146,7 +133,7 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
             str(num_nodes),
             "does not fit CLUSTER_TYPE = single-node - use 1, or CLUSTER_TYPE = multi-node",
         )
-    db_name = r.get("CLUSTER", "DB_NAME")
+    db_name = r.required("CLUSTER", "DB_NAME")
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", db_name):
         raise r.fail(
             "CLUSTER",
@@ -154,7 +141,7 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
             db_name,
             "is not a valid database name - use 1-64 lowercase letters, digits or underscores, starting with a letter",
         )
-    db_user = r.get("CLUSTER", "DB_USER")
+    db_user = r.required("CLUSTER", "DB_USER")
     if not re.fullmatch(r"[a-z][a-z0-9_+.@-]{0,127}", db_user) or db_user == "public":
         raise r.fail(
             "CLUSTER",
@@ -182,8 +169,8 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
     )
 
 
-def _cidr(r: _Reader) -> str:
-    value = r.get("CLUSTER", "ALLOWED_CIDR")
+def _cidr(r: ConfigReader) -> str:
+    value = r.required("CLUSTER", "ALLOWED_CIDR")
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
@@ -209,10 +196,10 @@ def _cidr(r: _Reader) -> str:
 
 def read_locations(parser: configparser.ConfigParser, path: Path) -> tuple[S3Location, ...]:
     """The s3:// inputs of [S3], in LOG_DATA, SONG_DATA, LOG_JSONPATH order."""
-    r = _Reader(parser, path)
+    r = ConfigReader(parser, path.name)
     locations = []
     for key in INPUT_KEYS:
-        uri = r.get("S3", key)
+        uri = r.required("S3", key)
         try:
             bucket, prefix = split_s3_uri(uri)
         except ValueError as exc:
@@ -223,8 +210,9 @@ def read_locations(parser: configparser.ConfigParser, path: Path) -> tuple[S3Loc
     return tuple(locations)
 
 
-def read_s3_region(parser: configparser.ConfigParser) -> str:
-    return parser.get("S3", "REGION", fallback="").strip() or DEFAULTS["S3"]["REGION"]
+def read_s3_region(parser: configparser.ConfigParser, path: Path) -> str:
+    """The bucket's region: [S3] REGION, checked as load_config checks it, with the same default."""
+    return ConfigReader(parser, path.name).region("S3", "REGION", DEFAULTS["S3"]["REGION"])
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

@@ -15,13 +15,13 @@ from contextlib import contextmanager
 
 import sql_queries as sql
 from sparkify import rules
+from sparkify.config import is_region
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.errors import InputError, WarehouseError
 
 log = logging.getLogger(__name__)
 
 _IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 # COPY's MAXERROR: "If the load returns the error_count number of errors or
 # greater, the load fails", up to 100000
@@ -191,7 +191,7 @@ def copy_statement(
         raise WarehouseError(f"COPY {table}: {source} is not an s3:// URI")
     if not _IAM_ROLE_ARN.match(iam_role):
         raise WarehouseError(f"[IAM_ROLE] ARN {iam_role!r} is not an IAM role ARN - run setup_cluster.py or fix it")
-    if not _REGION.match(region):
+    if not is_region(region):  # checked at load_config too; COPY is built from nothing unchecked
         raise WarehouseError(f"[S3] REGION {region!r} is not an AWS region like us-west-2")
     column_list = f" ({', '.join(columns)})" if columns else ""
     return "\n".join(

@@ -1,0 +1,207 @@
+"""clean_redshift.py: inventory -> plan -> (dry run | confirm -> apply) -> report.
+
+Teardown goes the other way from setup: cluster (and its data) -> security
+group -> IAM role (or only our policy, on a role setup reused) -> bucket (if
+asked). The inventory counts anything already gone as done, so a re-run after
+a failure half way finishes the job; the failure's one line lists what still
+exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparkify.aws import cluster as clusters
+from sparkify.aws import iam as roles, network, s3 as buckets, settings
+from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
+from sparkify.aws.faults import Clients
+from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
+from sparkify.aws.settings import Names
+from sparkify.config import load_env, read_file
+from sparkify.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TeardownOptions:
+    dry_run: bool = False
+    final_snapshot: str | None = None
+    delete_bucket: bool = False
+    wait_minutes: float = DEFAULT_WAIT_MINUTES
+
+
+def check_snapshot_name(name: str) -> None:
+    if not (re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,254}", name) and "--" not in name and not name.endswith("-")):
+        raise ConfigError(
+            f"--final-snapshot {name} is not a valid snapshot name - use 1-255 letters, digits or hyphens, "
+            "starting with a letter, without '--' or a hyphen at the end"
+        )
+
+
+def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str], bool]) -> int:
+    """confirm(question) -> True to go on: the script asks (or --yes answers for it)."""
+    parser = read_file(config_path)
+    names = settings.read_names(parser, config_path)
+    if options.final_snapshot:
+        check_snapshot_name(options.final_snapshot)
+    bucket_names = (
+        sorted({loc.bucket for loc in settings.read_locations(parser, config_path)}) if options.delete_bucket else []
+    )
+    s3_region = settings.read_s3_region(parser, config_path)
+    load_env(config_path)
+    ledger = Ledger()
+    with ledger.reporting("still exists", "re-run clean_redshift.py to finish"):
+        aws = Clients(names.region)
+        plan = plan_teardown(names, aws, bucket_names, s3_region, options, ledger)
+        if not plan.changes:
+            print(f"nothing to delete: {', '.join(plan.gone)} already gone")
+            return 0
+        if options.dry_run:
+            plan.print_dry_run()
+            return 0
+        confirm_or_decline(plan, confirm, "not confirmed - nothing was deleted (answer yes, or pass --yes)")
+        ledger.apply(plan)
+    for _, words in ledger.done:
+        print(f"deleted {words}")
+    gone = plan.gone + ledger.already
+    if gone:
+        print(f"already gone: {', '.join(gone)}")
+    print(f"done: nothing of cluster {names.identifier} is left in {names.region}")
+    return 0
+
+
+def plan_teardown(
+    names: Names, aws: Clients, bucket_names: list[str], s3_region: str, options: TeardownOptions, ledger: Ledger
+) -> Plan:
+    """Look first: the plan names what exists, and what is gone needs no question."""
+    plan = Plan()
+    _plan_cluster(plan, aws.get("redshift"), names, options, ledger)
+    _plan_groups(plan, aws.get("ec2"), names, ledger)
+    _plan_role(plan, aws.get("iam"), names, ledger)
+    for bucket in bucket_names:
+        _plan_bucket(plan, aws.get("s3", s3_region), bucket, ledger)
+    plan.question = f"This deletes, in {names.region}:\n" + "\n".join(f"  - {step.target}" for step in plan.changes)
+    return plan
+
+
+def _plan_cluster(plan: Plan, redshift, names: Names, options: TeardownOptions, ledger: Ledger) -> None:
+    ident = names.identifier
+    cluster = clusters.describe(redshift, ident)
+    if cluster is None:
+        plan.gone.append(f"cluster {ident}")
+        return
+    status = cluster.get("ClusterStatus")
+    ledger.exists("cluster", f"cluster {ident} ({status})")
+    already_deleting = status == "deleting"
+    if already_deleting:
+        kept = "its deletion was already under way"
+    elif options.final_snapshot:
+        kept = f"final snapshot {options.final_snapshot} kept"
+    else:
+        kept = "no final snapshot"
+
+    def delete() -> str | Already:
+        if not already_deleting:
+            if not clusters.delete(redshift, ident, options.final_snapshot):
+                ledger.gone("cluster")
+                return Already(f"cluster {ident}")
+            ledger.exists("cluster", f"cluster {ident} (deleting)")
+        clusters.wait_until_deleted(redshift, ident, options.wait_minutes)
+        ledger.gone("cluster")
+        return f"cluster {ident} ({kept})"
+
+    keep = (
+        f"after a final snapshot {options.final_snapshot}"
+        if options.final_snapshot
+        else "with no final snapshot (pass --final-snapshot NAME to keep one)"
+    )
+    shape = f"{cluster.get('NumberOfNodes')} x {cluster.get('NodeType')}, {status}"
+    plan.add(
+        "delete",
+        f"Redshift cluster {ident} ({shape}) and all data in it, {keep}",
+        delete,
+        doing="" if already_deleting else f"deleting cluster {ident} ...",
+    )
+
+
+def _plan_groups(plan: Plan, ec2, names: Names, ledger: Ledger) -> None:
+    groups = network.tagged_groups(ec2, names.identifier)
+    if not groups:
+        plan.gone.append(f"security group {names.security_group_name}")
+    for group in groups:
+        group_id, label = group["GroupId"], f"security group {group['GroupName']} ({group['GroupId']})"
+        ledger.exists(group_id, label)
+
+        def delete(group=group, group_id=group_id, label=label) -> str | Already:
+            deleted = network.delete_group(ec2, group_id, group["GroupName"])
+            ledger.gone(group_id)
+            return label if deleted else Already(label)
+
+        plan.add("delete", label, delete, doing=f"deleting {label} ...")
+
+
+def _plan_role(plan: Plan, iam, names: Names, ledger: Ledger) -> None:
+    name, ident = names.role_name, names.identifier
+    role = roles.get_role(iam, name)
+    if role is None:
+        plan.gone.append(f"IAM role {name}")
+    elif {"Key": roles.TAG_KEY, "Value": ident} in role.get("Tags", []):
+        ledger.exists("role", f"IAM role {name}")
+
+        def delete_role() -> str | Already:
+            policies = roles.delete_role(iam, name)
+            ledger.gone("role")
+            if policies is None:
+                return Already(f"IAM role {name}")
+            return f"IAM role {name} and {policies} polic{'y' if policies == 1 else 'ies'}"
+
+        plan.add(
+            "delete",
+            f"IAM role {name} and its policies",
+            delete_role,
+            doing=f"deleting IAM role {name} and its policies ...",
+        )
+    elif roles.current_policy(iam, name) is not None:
+        # A role setup reused rather than made: only our policy goes.
+        ledger.exists("role", f"the {roles.POLICY_NAME} policy of IAM role {name}")
+
+        def delete_policy() -> str | Already:
+            deleted = roles.delete_policy(iam, name)
+            ledger.gone("role")
+            if not deleted:
+                return Already(f"policy {roles.POLICY_NAME} of IAM role {name}")
+            return f"policy {roles.POLICY_NAME} of IAM role {name} (role kept: not made by setup_cluster.py)"
+
+        plan.add(
+            "delete",
+            f"the {roles.POLICY_NAME} policy of IAM role {name} (the role was not made here, so it stays)",
+            delete_policy,
+            doing=f"removing policy {roles.POLICY_NAME} from IAM role {name} ...",
+        )
+    else:
+        plan.gone.append(f"policy {roles.POLICY_NAME} of IAM role {name} (the role was not made here)")
+
+
+def _plan_bucket(plan: Plan, s3, bucket: str, ledger: Ledger) -> None:
+    count = buckets.count_objects(s3, bucket)
+    if count is None:
+        plan.gone.append(f"bucket {bucket}")
+        return
+    ledger.exists(f"bucket {bucket}", f"bucket {bucket}")
+
+    def delete() -> str | Already:
+        deleted = buckets.empty_and_delete(s3, bucket)
+        ledger.gone(f"bucket {bucket}")
+        return Already(f"bucket {bucket}") if deleted is None else f"bucket {bucket} ({deleted:,} object(s))"
+
+    plan.add(
+        "delete",
+        f"bucket {bucket} and its {count:,} object(s)",
+        delete,
+        doing=f"emptying and deleting bucket {bucket} ...",
+    )
