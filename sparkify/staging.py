@@ -15,6 +15,8 @@ is touched (``StagingResult.check``).
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,11 @@ import sql_queries as sql
 from sparkify.errors import InputError
 from sparkify.inputs import LocalFiles, shown
 from sparkify.reader import LocalJsonReader, ReadReport
+
+log = logging.getLogger(__name__)
+
+# How many event files' first records are looked at for a key written in the wrong case.
+_KEY_SAMPLE_FILES = 20
 
 
 @dataclass
@@ -56,6 +63,8 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int) -> St
     if files is not None:
         with engine.local_staging(workdir) as local:
             report = LocalJsonReader(local, workdir).load(files)
+        for warning in wrong_case_keys(engine, files):
+            log.warning("warning: %s", warning)
     else:
         engine.copy_staging(max_errors)
         report = ReadReport()
@@ -67,3 +76,48 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int) -> St
         empty_files=report.empty_files,
         seconds=report.seconds,
     )
+
+
+def wrong_case_keys(engine, files: LocalFiles) -> list[str]:
+    """A jsonpaths key that matches no input key but one in another case leaves its column NULL in every row.
+
+    JSON keys are case-sensitive (as in Redshift's COPY with a jsonpaths file):
+    ``$['userid']`` finds nothing in ``{"userId": 7}`` and the load succeeds with
+    no users. Looked at only for columns NULL in every row of a non-empty load.
+    """
+    columns = sql.STAGING_EVENTS_COLUMNS
+    counts = engine.query(
+        f"SELECT COUNT(*), {', '.join(f'COUNT({column})' for column in columns)} FROM staging_events"
+    )[0]
+    if not counts[0]:
+        return []
+    empty = [(column, key) for column, key, count in zip(columns, files.keys, counts[1:]) if count == 0]
+    if not empty:
+        return []
+    seen = _sample_keys(files.events[:_KEY_SAMPLE_FILES])
+    warnings = []
+    for column, key in empty:
+        others = sorted(k for k in seen if k != key and k.lower() == key.lower())
+        if others and key not in seen:
+            warnings.append(
+                f"staging_events.{column} is NULL in every row: the jsonpaths path $['{key}'] matches no key, "
+                f"but the input has {others[0]!r} (keys are case-sensitive) - fix LOG_JSONPATH"
+            )
+    return warnings
+
+
+def _sample_keys(paths: list[str]) -> set[str]:
+    """The keys of the first record of each file (files that cannot be read or parsed add none)."""
+    keys: set[str] = set()
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                for raw in fh:
+                    if raw.strip():
+                        record = json.loads(raw)
+                        if isinstance(record, dict):
+                            keys.update(record)
+                        break
+        except (OSError, ValueError, RecursionError):
+            continue
+    return keys

@@ -441,3 +441,34 @@ def test_missing_input_folder_is_named(inputs, warehouse, capsys):
     missing = (warehouse.parent / "input" / "no_such_folder").resolve()
     assert code == 1
     assert err.splitlines() == [f"error: LOG_DATA folder {missing} not found - check [S3] LOG_DATA in the config"]
+
+
+def test_a_jsonpaths_key_in_the_wrong_case_is_a_warning_naming_it(inputs, warehouse, tmp_path, capsys):
+    # $['userid'] matches nothing in {"userId": ...}: every user_id would be NULL and users empty, silently.
+    paths = [f"$['{key}']" for key in sql.EVENT_JSON_KEYS]
+    paths[sql.STAGING_EVENTS_COLUMNS.index("user_id")] = "$['userid']"
+    jsonpaths = tmp_path / "paths.json"
+    jsonpaths.write_text(json.dumps({"jsonpaths": paths}), encoding="utf-8")
+    text = warehouse.read_text(encoding="utf-8")
+    warehouse.write_text(text.replace("[S3]\n", f"[S3]\nLOG_JSONPATH = {jsonpaths}\n"), encoding="utf-8")
+    inputs.songs([SONG_A])
+    inputs.events([line(play("Song A", "Artist A", 200.0, userId="10"))])
+    create(warehouse, capsys)
+
+    code, out, err = run_etl(warehouse, capsys)
+
+    assert code == 0
+    assert err == (
+        "warning: staging_events.user_id is NULL in every row: the jsonpaths path $['userid'] matches no key, "
+        "but the input has 'userId' (keys are case-sensitive) - fix LOG_JSONPATH\n"
+    )
+
+
+def test_a_column_null_in_every_row_of_the_input_itself_is_no_warning(inputs, warehouse, capsys):
+    inputs.songs([SONG_A])
+    inputs.events([line(event(userId="", ts=1541105830796)), line(event(registration=None, ts=1541105830797))])
+    create(warehouse, capsys)
+
+    code, out, err = run_etl(warehouse, capsys)
+
+    assert (code, err) == (0, "")
