@@ -10,11 +10,11 @@ no warehouse yet the page says which commands build it.
 
 from __future__ import annotations
 
-import sys
 from datetime import date
-from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent
+import streamlit as st
+
+from sparkify import analytics  # the project, installed (editable) by pip install -r requirements-analytics.txt
 
 TITLE = "Sparkify: how people listen"
 FREE, PAID = "#9aa5b1", "#1f77b4"
@@ -62,12 +62,6 @@ def by_measure(frame, key: str, measures) -> list[dict[str, str]]:
 
 
 def main() -> None:
-    if str(PROJECT) not in sys.path:
-        sys.path.insert(0, str(PROJECT))
-    import streamlit as st
-
-    from sparkify import analytics
-
     st.set_page_config(page_title="Sparkify listening", page_icon=":musical_note:", layout="wide")
     st.title(TITLE)
     try:
@@ -78,12 +72,12 @@ def main() -> None:
         st.code(analytics.BUILD_COMMAND, language="bash")
         return
     try:
-        page(st, analytics, engine)
+        page(engine)
     finally:
         engine.close()
 
 
-def page(st, analytics, engine) -> None:
+def page(engine) -> None:
     options = analytics.filter_options(engine)
     with st.sidebar:
         st.header("Filters")

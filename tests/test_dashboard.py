@@ -180,6 +180,11 @@ def test_importing_the_dashboard_does_no_work(tmp_path, monkeypatch):
     assert callable(module.main)
 
 
+def test_the_dashboard_imports_the_installed_project():
+    # no sys.path edits: requirements-analytics.txt installs the project (test_notebook checks where from)
+    assert "sys.path" not in DASHBOARD.read_text()
+
+
 def test_a_date_range_at_the_data_bounds_means_all_days():
     date_filter = load_dashboard_module().date_filter
     first, last = date(2018, 11, 1), date(2018, 11, 30)

@@ -186,6 +186,7 @@ def test_notebook_imports_its_queries_from_the_project(committed):
     assert "from sparkify import analytics" in sources
     assert not re.search(r"\bSELECT\s|\bFROM\s+(songplays|users|songs|artists|time)\b", sources, re.IGNORECASE)
     assert "load_config" not in sources  # the project's open_warehouse resolves the config, not a copy
+    assert "sys.path" not in sources  # the project is installed: test_the_project_is_installed_from_this_checkout
 
 
 def test_the_project_is_installed_from_this_checkout(tmp_path):
