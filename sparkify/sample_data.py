@@ -73,6 +73,7 @@ from pathlib import Path
 import sql_queries
 
 __all__ = [
+    "BadArgument",
     "DEFAULT_DAYS",
     "DEFAULT_EVENTS",
     "DEFAULT_MATCH_SHARE",
@@ -83,6 +84,7 @@ __all__ = [
     "LOG_FIELDS",
     "SONG_FIELDS",
     "Summary",
+    "check_arguments",
     "default_users",
     "generate",
     "jsonpaths_text",
@@ -1209,17 +1211,25 @@ def _count_plays(sessions: Sequence[_Session], catalog: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------
 # The entry point
 # --------------------------------------------------------------------------
-def _check(events: int, songs: int, days: int, match_share: float, users: int | None) -> None:
-    if events < 1:
-        raise ValueError(f"events must be at least 1, not {events}")
-    if songs < 1:
-        raise ValueError(f"songs must be at least 1, not {songs}")
-    if days < 1:
-        raise ValueError(f"days must be at least 1, not {days}")
+class BadArgument(ValueError):
+    """An impossible argument of generate(): its name and what is wrong, e.g.
+    "events" and "must be at least 1, not 0" (generate_sample.py says "--events ...")."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name} {problem}")
+        self.name = name
+        self.problem = problem
+
+
+def check_arguments(*, events: int, songs: int, days: int, match_share: float, users: int | None) -> None:
+    """Raise BadArgument for the first impossible one, in this order."""
+    for name, value in (("events", events), ("songs", songs), ("days", days)):
+        if value < 1:
+            raise BadArgument(name, f"must be at least 1, not {value}")
     if not 0.0 <= match_share <= 1.0:
-        raise ValueError(f"match_share must be between 0 and 1, not {match_share}")
+        raise BadArgument("match_share", f"must be between 0 and 1, not {match_share}")
     if users is not None and users < 1:
-        raise ValueError(f"users must be at least 1, not {users}")
+        raise BadArgument("users", f"must be at least 1, not {users}")
 
 
 def generate(
@@ -1244,7 +1254,7 @@ def generate(
     touched. Raises ValueError for impossible arguments, OSError if out_dir
     cannot be written.
     """
-    _check(events, songs, days, match_share, users)
+    check_arguments(events=events, songs=songs, days=days, match_share=match_share, users=users)
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
     master = random.Random(seed)
