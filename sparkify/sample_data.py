@@ -65,7 +65,7 @@ import re
 from bisect import bisect
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
@@ -695,16 +695,12 @@ def _duplicate_titles(rng: random.Random, catalog: list[_Song], count: int, ids:
         duration = round(max(25.0, original.duration + delta), 5)
         if duration == original.duration:
             duration = round(original.duration + 7.5, 5)
+        # the original's artist and title under new ids; the draws (track id, song id, year) keep data/sample's order
         extra.append(
-            _Song(
+            replace(
+                original,
                 track_id=_new_id(rng, "TR", _UPPER, ids),
                 song_id=_new_id(rng, "SO", _UPPER, ids),
-                artist_id=original.artist_id,
-                artist_name=original.artist_name,
-                location=original.location,
-                latitude=original.latitude,
-                longitude=original.longitude,
-                title=original.title,
                 duration=duration,
                 year=_year(rng),
             )
