@@ -20,7 +20,6 @@ import json
 import os
 import select
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, generated_warehouse, raw_plays, write_config
+from conftest import REPO, _free_port, generated_warehouse, raw_plays, write_config
 
 DASHBOARD = REPO / "dashboard.py"
 BUILD_COMMAND = "python create_tables.py && python etl.py"
@@ -209,12 +208,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 WIDTH, HEIGHT = 1400, 1800
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
