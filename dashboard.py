@@ -10,11 +10,11 @@ no warehouse yet the page says which commands build it.
 
 from __future__ import annotations
 
-import sys
 from datetime import date
-from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent
+import streamlit as st
+
+from sparkify import analytics  # the project, installed (editable) by pip install -r requirements-analytics.txt
 
 TITLE = "Sparkify: how people listen"
 FREE, PAID = "#9aa5b1", "#1f77b4"
@@ -61,13 +61,22 @@ def by_measure(frame, key: str, measures) -> list[dict[str, str]]:
     ]
 
 
+def groups(title: str, frame, key: str, measures, color: str) -> None:
+    """Groups side by side (free/paid, F/M): the measures as a table, then plays per user as bars."""
+    st.subheader(title)
+    st.dataframe(by_measure(frame, key, measures), hide_index=True)
+    st.bar_chart(frame, x=key, y="plays_per_user", sort=False, color=color, x_label="", y_label="plays per user",
+                 height=200)
+
+
+def shares(frame, label: str, color: str) -> None:
+    """Each label's share of the plays as horizontal bars, the largest first."""
+    frame["% of plays"] = frame["share"] * 100
+    st.bar_chart(frame, x=label, y="% of plays", horizontal=True, sort="-% of plays", color=color, x_label="",
+                 height=220)
+
+
 def main() -> None:
-    if str(PROJECT) not in sys.path:
-        sys.path.insert(0, str(PROJECT))
-    import streamlit as st
-
-    from sparkify import analytics
-
     st.set_page_config(page_title="Sparkify listening", page_icon=":musical_note:", layout="wide")
     st.title(TITLE)
     try:
@@ -78,12 +87,12 @@ def main() -> None:
         st.code(analytics.BUILD_COMMAND, language="bash")
         return
     try:
-        page(st, analytics, engine)
+        page(engine)
     finally:
         engine.close()
 
 
-def page(st, analytics, engine) -> None:
+def page(engine) -> None:
     options = analytics.filter_options(engine)
     with st.sidebar:
         st.header("Filters")
@@ -131,17 +140,9 @@ def page(st, analytics, engine) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.subheader("Paid vs free")
-        levels_frame = analytics.by_level(engine, filters)
-        st.dataframe(by_measure(levels_frame, "level", LEVEL_MEASURES), hide_index=True)
-        st.bar_chart(levels_frame, x="level", y="plays_per_user", sort=False, color=PAID, x_label="",
-                     y_label="plays per user", height=200)
+        groups("Paid vs free", analytics.by_level(engine, filters), "level", LEVEL_MEASURES, PAID)
     with right:
-        st.subheader("Gender")
-        genders_frame = analytics.by_gender(engine, filters)
-        st.dataframe(by_measure(genders_frame, "gender", GENDER_MEASURES), hide_index=True)
-        st.bar_chart(genders_frame, x="gender", y="plays_per_user", sort=False, color=FREE, x_label="",
-                     y_label="plays per user", height=200)
+        groups("Gender", analytics.by_gender(engine, filters), "gender", GENDER_MEASURES, FREE)
 
     st.subheader("Most played songs and artists")
     st.caption(
@@ -162,15 +163,9 @@ def page(st, analytics, engine) -> None:
     st.subheader("Operating systems and browsers")
     left, right = st.columns(2)
     with left:
-        systems = analytics.operating_systems(engine, filters)
-        systems["% of plays"] = systems["share"] * 100
-        st.bar_chart(systems, x="os", y="% of plays", horizontal=True, sort="-% of plays", color=PAID,
-                     x_label="", height=220)
+        shares(analytics.operating_systems(engine, filters), "os", PAID)
     with right:
-        found = analytics.browsers(engine, filters)
-        found["% of plays"] = found["share"] * 100
-        st.bar_chart(found, x="browser", y="% of plays", horizontal=True, sort="-% of plays", color=FREE,
-                     x_label="", height=220)
+        shares(analytics.browsers(engine, filters), "browser", FREE)
 
     st.subheader("Plays over time, and users converting from free to paid")
     daily = analytics.daily_plays(engine, filters)

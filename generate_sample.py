@@ -74,16 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.events < 1:
-        parser.error(f"--events must be at least 1, not {args.events}")
-    if args.songs < 1:
-        parser.error(f"--songs must be at least 1, not {args.songs}")
-    if args.days < 1:
-        parser.error(f"--days must be at least 1, not {args.days}")
-    if not 0.0 <= args.match_share <= 1.0:
-        parser.error(f"--match-share must be between 0 and 1, not {args.match_share}")
-    if args.users is not None and args.users < 1:
-        parser.error(f"--users must be at least 1, not {args.users}")
+    # the options generate() checks (check_arguments), by its names; a problem is named as the option
+    checked = {
+        "events": args.events,
+        "songs": args.songs,
+        "days": args.days,
+        "match_share": args.match_share,
+        "users": args.users,
+    }
+    try:
+        sample_data.check_arguments(**checked)
+    except sample_data.BadArgument as exc:
+        parser.error(f"--{exc.name.replace('_', '-')} {exc.problem}")
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out is not a folder: {args.out}")
 
@@ -92,17 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(message, file=sys.stderr)
 
     try:
-        summary = sample_data.generate(
-            args.out,
-            events=args.events,
-            songs=args.songs,
-            seed=args.seed,
-            start=args.start,
-            days=args.days,
-            match_share=args.match_share,
-            users=args.users,
-            progress=progress,
-        )
+        summary = sample_data.generate(args.out, seed=args.seed, start=args.start, progress=progress, **checked)
     except OSError as exc:
         print(f"error: cannot write {args.out}: {exc}", file=sys.stderr)
         return 1

@@ -197,7 +197,8 @@ def _plays_cte(engine: Engine, filters: Filters) -> tuple[str, list]:
 def _query(engine: Engine, filters: Filters | None, body: str, extra: Sequence = (), **fragments: str) -> list[tuple]:
     """Run ``PLAYS_CTE`` + body. In body, ``{p}`` is the engine's placeholder
     (its parameters, ``extra``, follow the filters' in order) and other
-    ``{name}``s are SQL fragments of placeholders built here, never values."""
+    ``{name}``s are SQL fragments built here - placeholders, or a column name
+    from a fixed list - never values."""
     cte, params = _plays_cte(engine, filters or Filters())
     return engine.query(cte + body.format(p=engine.placeholder, **fragments), [*params, *extra])
 
@@ -302,23 +303,38 @@ FROM plays
     return Headline(*(int(value) for value in row))
 
 
-# ---------------------------------------------------------------- 1. weekday
+# ---------------------------------------------------------------- per time part (1. weekday, 4. hour)
 
 
-def by_weekday(engine: Engine, filters: Filters | None = None) -> pd.DataFrame:
-    """Per weekday (0 = Sunday): plays, users, plays_per_user, share of all plays; all seven days."""
-    body = """
+# The time table's columns plays are counted by, and every value each takes.
+TIME_PARTS = {"weekday": range(7), "hour": range(24)}
+
+TIME_PART_SQL = """
 SELECT
-    t.weekday,
+    t.{part},
     COUNT(*) AS plays,
     COUNT(DISTINCT plays.user_id) AS users
 FROM plays
 JOIN time AS t
     ON t.start_time = plays.start_time
-GROUP BY t.weekday
+GROUP BY t.{part}
 """
-    found = _frame(_query(engine, filters, body), ["weekday", "plays", "users"]).set_index("weekday")
-    frame = found.reindex(range(7), fill_value=0).rename_axis("weekday").reset_index()
+
+
+def _by_time_part(engine: Engine, filters: Filters | None, part: str) -> pd.DataFrame:
+    """Plays and users per value of the time column part (a TIME_PARTS key), every value
+    present: 0 where there are no plays."""
+    values = TIME_PARTS[part]  # the column name comes from this fixed list, never from a caller's text
+    found = _frame(_query(engine, filters, TIME_PART_SQL, part=part), [part, "plays", "users"]).set_index(part)
+    return found.reindex(values, fill_value=0).rename_axis(part).reset_index()
+
+
+# ---------------------------------------------------------------- 1. weekday
+
+
+def by_weekday(engine: Engine, filters: Filters | None = None) -> pd.DataFrame:
+    """Per weekday (0 = Sunday): plays, users, plays_per_user, share of all plays; all seven days."""
+    frame = _by_time_part(engine, filters, "weekday")
     frame.insert(1, "day", [WEEKDAYS[number] for number in frame["weekday"]])
     frame["plays_per_user"] = _ratio(frame["plays"], frame["users"])
     frame["share"] = _ratio(frame["plays"], frame["plays"].sum())
@@ -390,18 +406,7 @@ ORDER BY gender
 
 def by_hour(engine: Engine, filters: Filters | None = None) -> pd.DataFrame:
     """Per UTC hour 0..23: plays, users, share; all 24 hours."""
-    body = """
-SELECT
-    t.hour,
-    COUNT(*) AS plays,
-    COUNT(DISTINCT plays.user_id) AS users
-FROM plays
-JOIN time AS t
-    ON t.start_time = plays.start_time
-GROUP BY t.hour
-"""
-    found = _frame(_query(engine, filters, body), ["hour", "plays", "users"]).set_index("hour")
-    frame = found.reindex(range(24), fill_value=0).rename_axis("hour").reset_index()
+    frame = _by_time_part(engine, filters, "hour")
     frame["share"] = _ratio(frame["plays"], frame["plays"].sum())
     return frame
 

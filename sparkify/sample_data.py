@@ -65,7 +65,7 @@ import re
 from bisect import bisect
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
@@ -73,6 +73,7 @@ from pathlib import Path
 import sql_queries
 
 __all__ = [
+    "BadArgument",
     "DEFAULT_DAYS",
     "DEFAULT_EVENTS",
     "DEFAULT_MATCH_SHARE",
@@ -83,6 +84,7 @@ __all__ = [
     "LOG_FIELDS",
     "SONG_FIELDS",
     "Summary",
+    "check_arguments",
     "default_users",
     "generate",
     "jsonpaths_text",
@@ -693,16 +695,12 @@ def _duplicate_titles(rng: random.Random, catalog: list[_Song], count: int, ids:
         duration = round(max(25.0, original.duration + delta), 5)
         if duration == original.duration:
             duration = round(original.duration + 7.5, 5)
+        # the original's artist and title under new ids; the draws (track id, song id, year) keep data/sample's order
         extra.append(
-            _Song(
+            replace(
+                original,
                 track_id=_new_id(rng, "TR", _UPPER, ids),
                 song_id=_new_id(rng, "SO", _UPPER, ids),
-                artist_id=original.artist_id,
-                artist_name=original.artist_name,
-                location=original.location,
-                latitude=original.latitude,
-                longitude=original.longitude,
-                title=original.title,
                 duration=duration,
                 year=_year(rng),
             )
@@ -1209,17 +1207,25 @@ def _count_plays(sessions: Sequence[_Session], catalog: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------
 # The entry point
 # --------------------------------------------------------------------------
-def _check(events: int, songs: int, days: int, match_share: float, users: int | None) -> None:
-    if events < 1:
-        raise ValueError(f"events must be at least 1, not {events}")
-    if songs < 1:
-        raise ValueError(f"songs must be at least 1, not {songs}")
-    if days < 1:
-        raise ValueError(f"days must be at least 1, not {days}")
+class BadArgument(ValueError):
+    """An impossible argument of generate(): its name and what is wrong, e.g.
+    "events" and "must be at least 1, not 0" (generate_sample.py says "--events ...")."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name} {problem}")
+        self.name = name
+        self.problem = problem
+
+
+def check_arguments(*, events: int, songs: int, days: int, match_share: float, users: int | None) -> None:
+    """Raise BadArgument for the first impossible one, in this order."""
+    for name, value in (("events", events), ("songs", songs), ("days", days)):
+        if value < 1:
+            raise BadArgument(name, f"must be at least 1, not {value}")
     if not 0.0 <= match_share <= 1.0:
-        raise ValueError(f"match_share must be between 0 and 1, not {match_share}")
+        raise BadArgument("match_share", f"must be between 0 and 1, not {match_share}")
     if users is not None and users < 1:
-        raise ValueError(f"users must be at least 1, not {users}")
+        raise BadArgument("users", f"must be at least 1, not {users}")
 
 
 def generate(
@@ -1244,7 +1250,7 @@ def generate(
     touched. Raises ValueError for impossible arguments, OSError if out_dir
     cannot be written.
     """
-    _check(events, songs, days, match_share, users)
+    check_arguments(events=events, songs=songs, days=days, match_share=match_share, users=users)
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
     master = random.Random(seed)

@@ -76,29 +76,32 @@ def select(plays, filters: Filters) -> list[Play]:
     ]
 
 
+# (name, regex) in the order they are tried; an agent none of them finds is "Other"
+OS_MARKERS = (
+    ("iOS", r"iPhone|iPad"),
+    ("Windows", r"Windows NT"),
+    ("macOS", r"Macintosh"),
+    ("Linux", r"X11"),
+)
+BROWSER_MARKERS = (
+    ("Internet Explorer", r"MSIE|Trident"),
+    ("Firefox", r"Firefox/"),
+    ("Chromium", r"Chromium/"),
+    ("Chrome", r"Chrome/"),
+    ("Safari", r"Version/[\d.]+ .*Safari/"),
+)
+
+
+def first_match(markers, agent: str) -> str:
+    return next((name for name, marker in markers if re.search(marker, agent)), "Other")
+
+
 def os_of(agent: str) -> str:
-    for name, marker in (
-        ("iOS", r"iPhone|iPad"),
-        ("Windows", r"Windows NT"),
-        ("macOS", r"Macintosh"),
-        ("Linux", r"X11"),
-    ):
-        if re.search(marker, agent):
-            return name
-    return "Other"
+    return first_match(OS_MARKERS, agent)
 
 
 def browser_of(agent: str) -> str:
-    for name, marker in (
-        ("Internet Explorer", r"MSIE|Trident"),
-        ("Firefox", r"Firefox/"),
-        ("Chromium", r"Chromium/"),
-        ("Chrome", r"Chrome/"),
-        ("Safari", r"Version/[\d.]+ .*Safari/"),
-    ):
-        if re.search(marker, agent):
-            return name
-    return "Other"
+    return first_match(BROWSER_MARKERS, agent)
 
 
 def free_to_paid(plays) -> list[tuple[int, datetime]]:

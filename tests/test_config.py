@@ -66,6 +66,14 @@ def run_script(script, capsys, *argv) -> tuple[int, str, str]:
     return code, out, err
 
 
+def etl_fails(tmp_path, capsys, sections: dict) -> str:
+    """Run etl.py on tmp_path/dwh.cfg holding sections; it must exit 1. Its stderr."""
+    path = write_config(tmp_path / "dwh.cfg", sections)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    return err
+
+
 # ----------------------------------------------------------------- which file
 
 
@@ -172,9 +180,7 @@ def test_inline_comments_are_ignored(tmp_path):
 
 
 def test_unknown_engine_is_named(tmp_path, capsys):
-    path = write_config(tmp_path / "dwh.cfg", with_values(DUCKDB, "DWH", ENGINE="oracle"))
-    code, out, err = run_script(etl, capsys, "--config", path)
-    assert code == 1
+    err = etl_fails(tmp_path, capsys, with_values(DUCKDB, "DWH", ENGINE="oracle"))
     assert err == "error: dwh.cfg: [DWH] ENGINE = oracle is not an engine - use one of duckdb, postgres, redshift\n"
 
 
@@ -192,25 +198,19 @@ MISSING_KEYS = {
 @pytest.mark.parametrize("case", list(MISSING_KEYS))
 def test_missing_required_key_is_named(case, tmp_path, capsys):
     sections, section, key = MISSING_KEYS[case]
-    path = write_config(tmp_path / "dwh.cfg", with_values(sections, section, **{key: None}))
-    code, out, err = run_script(etl, capsys, "--config", path)
-    assert code == 1
+    err = etl_fails(tmp_path, capsys, with_values(sections, section, **{key: None}))
     assert err == f"error: dwh.cfg: [{section}] {key} is missing - set it (see dwh.cfg.example)\n"
 
 
 def test_empty_required_value_counts_as_missing(tmp_path, capsys):
     # dwh.cfg.example ships "HOST =" for setup_cluster.py to fill in
-    path = write_config(tmp_path / "dwh.cfg", with_values(POSTGRES, "CLUSTER", HOST=""))
-    code, out, err = run_script(etl, capsys, "--config", path)
-    assert code == 1
+    err = etl_fails(tmp_path, capsys, with_values(POSTGRES, "CLUSTER", HOST=""))
     assert err == "error: dwh.cfg: [CLUSTER] HOST is missing - set it (see dwh.cfg.example)\n"
 
 
 @pytest.mark.parametrize("value", ["lots", "-1", "2.5"])
 def test_max_errors_must_be_a_whole_number(value, tmp_path, capsys):
-    path = write_config(tmp_path / "dwh.cfg", with_values(DUCKDB, "DWH", MAX_ERRORS=value))
-    code, out, err = run_script(etl, capsys, "--config", path)
-    assert code == 1
+    err = etl_fails(tmp_path, capsys, with_values(DUCKDB, "DWH", MAX_ERRORS=value))
     assert err == f"error: dwh.cfg: [DWH] MAX_ERRORS = {value} is not a whole number >= 0\n"
 
 
@@ -247,12 +247,10 @@ def test_anything_else_is_not_a_region_even_with_match(value):
 
 
 def test_redshift_refuses_local_input_folders(tmp_path, capsys):
-    path = write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "S3", LOG_DATA="data/log_data"))
-    code, out, err = run_script(etl, capsys, "--config", path)
-    assert code == 1
+    err = etl_fails(tmp_path, capsys, with_values(REDSHIFT, "S3", LOG_DATA="data/log_data"))
     assert err == "error: dwh.cfg: [S3] LOG_DATA must be an s3:// URI for engine redshift (COPY reads from S3)\n"
     with pytest.raises(ConfigError, match=r"\[S3\] LOG_DATA must be an s3:// URI"):
-        load_config(path)
+        load_config(tmp_path / "dwh.cfg")
 
 
 def test_redshift_config_with_s3_locations_is_accepted(tmp_path):

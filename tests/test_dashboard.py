@@ -20,7 +20,6 @@ import json
 import os
 import select
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, generated_warehouse, raw_plays, write_config
+from conftest import REPO, _free_port, generated_warehouse, raw_plays, write_config
 
 DASHBOARD = REPO / "dashboard.py"
 BUILD_COMMAND = "python create_tables.py && python etl.py"
@@ -180,6 +179,11 @@ def test_importing_the_dashboard_does_no_work(tmp_path, monkeypatch):
     assert callable(module.main)
 
 
+def test_the_dashboard_imports_the_installed_project():
+    # no sys.path edits: requirements-analytics.txt installs the project (test_notebook checks where from)
+    assert "sys.path" not in DASHBOARD.read_text()
+
+
 def test_a_date_range_at_the_data_bounds_means_all_days():
     date_filter = load_dashboard_module().date_filter
     first, last = date(2018, 11, 1), date(2018, 11, 30)
@@ -204,12 +208,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 WIDTH, HEIGHT = 1400, 1800
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

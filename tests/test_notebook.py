@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 
 import nbformat
@@ -185,3 +186,17 @@ def test_notebook_imports_its_queries_from_the_project(committed):
     assert "from sparkify import analytics" in sources
     assert not re.search(r"\bSELECT\s|\bFROM\s+(songplays|users|songs|artists|time)\b", sources, re.IGNORECASE)
     assert "load_config" not in sources  # the project's open_warehouse resolves the config, not a copy
+    assert "sys.path" not in sources  # the project is installed: test_the_project_is_installed_from_this_checkout
+
+
+def test_the_project_is_installed_from_this_checkout(tmp_path):
+    """The kernel starts in notebooks/ and Streamlit wherever it is run: both import the project
+    as installed by `pip install -r requirements-analytics.txt` (`-e .`), editable, from this folder."""
+    found = subprocess.run(
+        [sys.executable, "-I", "-c", "import sparkify, sql_queries; print(sparkify.__file__); print(sql_queries.__file__)"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert found.returncode == 0, f"run pip install -r requirements-analytics.txt in {REPO}: {found.stderr}"
+    assert found.stdout.splitlines() == [str(REPO / "sparkify" / "__init__.py"), str(REPO / "sql_queries.py")], (
+        f"the project is installed from another folder: run pip install -r requirements-analytics.txt in {REPO}"
+    )

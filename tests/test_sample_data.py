@@ -259,6 +259,52 @@ def test_cli_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--events", "0"], "--events must be at least 1, not 0"),
+        (["--songs", "0"], "--songs must be at least 1, not 0"),
+        (["--days", "-2"], "--days must be at least 1, not -2"),
+        (["--match-share", "1.5"], "--match-share must be between 0 and 1, not 1.5"),
+        (["--users", "0"], "--users must be at least 1, not 0"),
+        (["--events", "0", "--songs", "0"], "--events must be at least 1, not 0"),  # the first one is named
+    ],
+)
+def test_cli_names_the_bad_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        generate_sample.main(["--out", str(tmp_path / "out"), *argv])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f" error: {message}")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_checks_the_sizes_then_the_out_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "a-file"
+    target.write_text("")
+    for argv, message in (([], f"--out is not a folder: {target}"), (["--songs", "0"], "--songs must be at least 1, not 0")):
+        with pytest.raises(SystemExit) as exit_info:
+            generate_sample.main(["--out", str(target), *argv])
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1].endswith(f" error: {message}")
+
+
+def test_invalid_arguments_are_named_exactly(tmp_path: Path) -> None:
+    cases = [
+        ({"events": 0}, "events must be at least 1, not 0"),
+        ({"songs": -1}, "songs must be at least 1, not -1"),
+        ({"days": 0}, "days must be at least 1, not 0"),
+        ({"match_share": -0.1}, "match_share must be between 0 and 1, not -0.1"),
+        ({"users": 0}, "users must be at least 1, not 0"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(ValueError) as error:
+            generate(tmp_path, **{"events": 10, "songs": 5, **bad})
+        assert str(error.value) == message
+    assert not any(tmp_path.iterdir())
+
+
 def test_cli_writes_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = generate_sample.main(["--out", str(tmp_path), "--events", "500", "--songs", "30", "--days", "3", "-q"])
     assert code == 0
