@@ -11,14 +11,18 @@ from sparkify import cli, pipeline, report
 from sparkify.config import load_config
 
 DESCRIPTION = """\
-Load the song and event JSON into staging_events and staging_songs, then
-rebuild songplays, users, songs, artists and time from them in one
-transaction, and print a summary.
+Load the song and event files that are new since the last run into
+staging_events and staging_songs, upsert songplays, users, songs, artists and
+time from them in one transaction, and print a summary.
 
-A run is a full refresh: afterwards the star schema reflects exactly the input
-it was given, and running it twice gives the same tables. Records that break
-the input rules go to table load_errors; with more of them than MAX_ERRORS the
-run fails before the star schema is touched.
+Whatever order files arrive in (late days, songs after their plays), the star
+schema equals what one full load of every file loaded so far would give;
+table loaded_files records each file loaded. A file that changed after it was
+loaded stops the run before anything changes; --full-refresh rebuilds
+everything from all the input. A run with nothing new changes nothing.
+
+Records that break the input rules go to table load_errors; with more of them
+than MAX_ERRORS the run fails before the star schema is touched.
 
 Run create_tables.py once first."""
 
@@ -32,6 +36,17 @@ def main(argv: list[str] | None = None) -> int:
         help="how many bad input records to accept (recorded in load_errors) before failing; "
         "overrides [DWH] MAX_ERRORS (default 0)",
     )
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the star schema from all the input and start the record of loaded files anew "
+        "(after a loaded file changed, or to drop the rows of removed files)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the files a run would load and print the SQL it would run; change nothing",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON (for scripts and the benchmark)")
     return cli.run(_etl, p, argv)
 
@@ -40,7 +55,9 @@ def _etl(args: argparse.Namespace) -> int:
     if args.max_errors is not None and args.max_errors < 0:
         raise cli.UsageError("--max-errors must be 0 or more")
     config = load_config(args.config)
-    summary = pipeline.run_etl(config, max_errors=args.max_errors)
+    summary = pipeline.run_etl(
+        config, max_errors=args.max_errors, full_refresh=args.full_refresh, dry_run=args.dry_run
+    )
     if args.json:
         print(json.dumps(report.summary_dict(summary), indent=2))
     else:

@@ -105,7 +105,8 @@ CREATE TABLE staging_events (
     status           INTEGER,
     ts               BIGINT,          -- epoch milliseconds, UTC
     user_agent       VARCHAR(1024),
-    user_id          VARCHAR(32)      -- as in the logs: text, NULL when logged out
+    user_id          VARCHAR(32),     -- as in the logs: text, NULL when logged out
+    source_file      VARCHAR(1024)    -- the file it came from (local engines; NULL after COPY)
 ){attributes}""",
     "staging_songs": """
 CREATE TABLE staging_songs (
@@ -118,7 +119,8 @@ CREATE TABLE staging_songs (
     song_id           VARCHAR(32),
     title             VARCHAR(1024),
     duration          DOUBLE PRECISION,
-    year              INTEGER          -- 0 in the source means unknown
+    year              INTEGER,         -- 0 in the source means unknown
+    source_file       VARCHAR(1024)    -- the file it came from (local engines)
 ){attributes}""",
     # Rejected input records of the latest run (replaced at every run).
     "load_errors": """
@@ -185,6 +187,68 @@ CREATE TABLE time (
     year        INTEGER,
     weekday     INTEGER               -- 0 = Sunday .. 6 = Saturday
 ){attributes}""",
+    # Each batch user's latest event, among the batch and what was chosen before
+    # (a work table of the users upsert, replaced at every run).
+    "staging_users": """
+CREATE TABLE staging_users (
+    user_id          INTEGER NOT NULL,
+    ts               BIGINT,
+    session_id       BIGINT,
+    item_in_session  INTEGER,
+    level            VARCHAR(16),
+    first_name       VARCHAR(256),
+    last_name        VARCHAR(256),
+    gender           VARCHAR(16)
+){attributes}""",
+    # What incremental runs keep so that the star schema stays equal to one
+    # full load of everything loaded (see STAR_UPSERTS). Every valid song
+    # record loaded: songs, artists and the songplay match are chosen from it.
+    "song_catalog": """
+CREATE TABLE song_catalog (
+    num_songs         INTEGER,
+    artist_id         VARCHAR(32),
+    artist_latitude   DOUBLE PRECISION,
+    artist_longitude  DOUBLE PRECISION,
+    artist_location   VARCHAR(1024),
+    artist_name       VARCHAR(1024),
+    song_id           VARCHAR(32),
+    title             VARCHAR(1024),
+    duration          DOUBLE PRECISION,
+    year              INTEGER
+){attributes}""",
+    # Each user's latest event so far, with what orders it (users shows its choice).
+    "user_latest": """
+CREATE TABLE user_latest (
+    user_id          INTEGER NOT NULL,
+    ts               BIGINT,
+    session_id       BIGINT,
+    item_in_session  INTEGER,
+    level            VARCHAR(16),
+    first_name       VARCHAR(256),
+    last_name        VARCHAR(256),
+    gender           VARCHAR(16)
+){attributes}""",
+    # What each songplay was a play of, to match it again when songs arrive.
+    "songplay_tracks": """
+CREATE TABLE songplay_tracks (
+    songplay_id  BIGINT NOT NULL,
+    song         VARCHAR(1024),
+    artist       VARCHAR(1024),
+    length       DOUBLE PRECISION
+){attributes}""",
+    # The record of loaded files: one row per input file loaded, written in the
+    # same transaction as the star schema (a failed run leaves no trace).
+    "loaded_files": """
+CREATE TABLE loaded_files (
+    source        VARCHAR(16) NOT NULL,    -- LOG_DATA or SONG_DATA
+    file_name     VARCHAR(1024) NOT NULL,  -- relative to the input's folder or s3:// prefix
+    size_bytes    BIGINT,
+    version       VARCHAR(128),            -- local: modification time (ns); S3: the ETag
+    row_count     BIGINT,                  -- records staged (NULL when COPY does not say)
+    reject_count  BIGINT,                  -- records rejected into load_errors
+    run_id        VARCHAR(36),
+    loaded_at     TIMESTAMP
+){attributes}""",
 }
 
 # Redshift's DISTSTYLE / DISTKEY / SORTKEY, per table (reasons above).
@@ -197,6 +261,13 @@ REDSHIFT_ATTRIBUTES = {
     "songs": "DISTSTYLE ALL SORTKEY (song_id)",
     "artists": "DISTSTYLE ALL SORTKEY (artist_id)",
     "time": "DISTKEY (start_time) SORTKEY (start_time)",
+    "staging_users": "DISTSTYLE ALL",
+    # joined with plays on title and artist name, like songs: a copy per node
+    "song_catalog": "DISTSTYLE ALL SORTKEY (title)",
+    "user_latest": "DISTSTYLE ALL SORTKEY (user_id)",
+    # joined with songplays on songplay_id, only for the few plays a batch re-matches
+    "songplay_tracks": "DISTKEY (songplay_id) SORTKEY (songplay_id)",
+    "loaded_files": "DISTSTYLE ALL SORTKEY (source, file_name)",
 }
 
 def text_widths(table: str) -> dict[str, int]:
@@ -205,6 +276,9 @@ def text_widths(table: str) -> dict[str, int]:
 
 
 STAGING_TABLES = ("staging_events", "staging_songs")
+# Kept between runs so that an incremental run gives what one full load would.
+STATE_TABLES = ("song_catalog", "user_latest", "songplay_tracks")
+RECORD_TABLE = "loaded_files"
 STAGING_COLUMNS = {"staging_events": STAGING_EVENTS_COLUMNS, "staging_songs": STAGING_SONGS_COLUMNS}
 # What a staging load replaces: the staging tables and the rejected records.
 LOADED_TABLES = (*STAGING_TABLES, "load_errors")
@@ -230,44 +304,34 @@ LIMIT 3
 
 
 # --------------------------------------------------------------------------
-# The star schema, built from staging with INSERT ... SELECT. The engine runs
-# them in this order inside one transaction after emptying the five tables.
+# The star schema, upserted from the run's batch (staging holds only the files
+# that are new since the last run; on a first run or --full-refresh that is
+# every file, and the same statements build everything). The engine runs them
+# in STAR_UPSERTS order inside one transaction, with the record of loaded
+# files. ``{p}`` is the driver's parameter marker: the one parameter is the
+# highest songplay_id before this run ("before"; 0 on an empty warehouse).
+#
+# Why the result equals one full load of every file, whatever the order the
+# files arrived in: each choice below is the first row of a total order, and
+# the first of a union is the first of the firsts. So a key touched by the
+# batch is chosen again from everything loaded for it so far: song_catalog
+# (every song record), user_latest (each user's best event so far) plus the
+# batch. Upserts are delete-then-insert of the touched keys, the pattern AWS
+# recommends for Redshift (https://docs.aws.amazon.com/redshift/latest/dg/merge-replacing-existing-rows.html),
+# and the same SQL on DuckDB and PostgreSQL.
 # --------------------------------------------------------------------------
 
-USERS_INSERT = """
-INSERT INTO users (user_id, first_name, last_name, gender, level)
-WITH source AS (
-    SELECT
-        CAST(user_id AS INTEGER) AS user_id,
-        first_name,
-        last_name,
-        gender,
-        level,
-        -- the latest event wins: users switch free <-> paid over time. The
-        -- user is the number ("7", "07" and "+7" are one user). NULLS LAST is
-        -- spelled out: engines differ on where NULLs go in a DESC order.
-        ROW_NUMBER() OVER (
-            PARTITION BY CAST(user_id AS INTEGER)
-            ORDER BY
-                ts DESC NULLS LAST,
-                session_id DESC NULLS LAST,
-                item_in_session DESC NULLS LAST,
-                level,
-                first_name,
-                last_name,
-                gender
-        ) AS recency
-    FROM staging_events
-    WHERE user_id IS NOT NULL
-)
-SELECT
-    user_id,
-    first_name,
-    last_name,
-    gender,
-    level
-FROM source
-WHERE recency = 1
+SONG_CATALOG_INSERT = """
+INSERT INTO song_catalog (num_songs, artist_id, artist_latitude, artist_longitude, artist_location,
+                          artist_name, song_id, title, duration, year)
+SELECT num_songs, artist_id, artist_latitude, artist_longitude, artist_location,
+       artist_name, song_id, title, duration, year
+FROM staging_songs
+"""
+
+SONGS_DELETE = """
+DELETE FROM songs
+WHERE song_id IN (SELECT song_id FROM staging_songs)
 """
 
 SONGS_INSERT = """
@@ -284,8 +348,8 @@ WITH source AS (
             PARTITION BY song_id
             ORDER BY title, artist_id, duration, year
         ) AS copy_number
-    FROM staging_songs
-    WHERE song_id IS NOT NULL
+    FROM song_catalog
+    WHERE song_id IN (SELECT song_id FROM staging_songs)
 )
 SELECT
     song_id,
@@ -295,6 +359,11 @@ SELECT
     duration
 FROM source
 WHERE copy_number = 1
+"""
+
+ARTISTS_DELETE = """
+DELETE FROM artists
+WHERE artist_id IN (SELECT artist_id FROM staging_songs)
 """
 
 ARTISTS_INSERT = """
@@ -315,10 +384,12 @@ WITH source AS (
                 CASE WHEN artist_location IS NULL THEN 1 ELSE 0 END,
                 song_id,
                 artist_name,
-                artist_location
+                artist_location,
+                artist_latitude,
+                artist_longitude
         ) AS preference
-    FROM staging_songs
-    WHERE artist_id IS NOT NULL
+    FROM song_catalog
+    WHERE artist_id IN (SELECT artist_id FROM staging_songs)
 )
 SELECT
     artist_id,
@@ -330,53 +401,82 @@ FROM source
 WHERE preference = 1
 """
 
-SONGPLAYS_INSERT = """
-INSERT INTO songplays (songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent)
-WITH played AS (
-    -- each played track once: all plays of a (song, artist, length) share
-    -- their match, so it is worked out once per track, not once per play
-    SELECT DISTINCT
-        song,
-        artist,
-        length
+STAGING_USERS_DELETE = "DELETE FROM staging_users"
+
+STAGING_USERS_INSERT = """
+INSERT INTO staging_users (user_id, ts, session_id, item_in_session, level, first_name, last_name, gender)
+WITH batch AS (
+    SELECT
+        CAST(user_id AS INTEGER) AS user_id,
+        ts,
+        session_id,
+        item_in_session,
+        level,
+        first_name,
+        last_name,
+        gender
     FROM staging_events
-    WHERE page = 'NextSong'
+    WHERE user_id IS NOT NULL
 ),
 candidates AS (
-    -- songs whose title and artist name equal the play's: the closest
-    -- duration wins, then the smallest song_id
-    SELECT
-        played.song,
-        played.artist,
-        played.length,
-        songs.song_id,
-        songs.artist_id,
-        ROW_NUMBER() OVER (
-            PARTITION BY played.song, played.artist, played.length
-            ORDER BY ABS(songs.duration - played.length) NULLS LAST, songs.song_id, songs.artist_id
-        ) AS closeness
-    FROM played
-    JOIN staging_songs AS songs
-        ON songs.title = played.song
-        AND songs.artist_name = played.artist
-    WHERE songs.song_id IS NOT NULL
+    SELECT * FROM batch
+    UNION ALL
+    -- what was chosen before for the same users competes with the batch
+    SELECT user_id, ts, session_id, item_in_session, level, first_name, last_name, gender
+    FROM user_latest
+    WHERE user_id IN (SELECT user_id FROM batch)
 ),
-best_match AS (
+ranked AS (
     SELECT
-        song,
-        artist,
-        COALESCE(length, -1) AS length_key,  -- lengths are positive: -1 stands for NULL
-        song_id,
-        artist_id
+        *,
+        -- the latest event wins: users switch free <-> paid over time. The
+        -- user is the number ("7", "07" and "+7" are one user). NULLS LAST is
+        -- spelled out: engines differ on where NULLs go in a DESC order.
+        ROW_NUMBER() OVER (
+            PARTITION BY user_id
+            ORDER BY
+                ts DESC NULLS LAST,
+                session_id DESC NULLS LAST,
+                item_in_session DESC NULLS LAST,
+                level,
+                first_name,
+                last_name,
+                gender
+        ) AS recency
     FROM candidates
-    WHERE closeness = 1
-),
-plays AS (
-    -- every NextSong event is one songplay, numbered in a stable order so a
-    -- re-run gives every play the same id (a user plays one song at a time:
-    -- these columns tell any two real plays apart)
+)
+SELECT user_id, ts, session_id, item_in_session, level, first_name, last_name, gender
+FROM ranked
+WHERE recency = 1
+"""
+
+USER_LATEST_DELETE = """
+DELETE FROM user_latest
+WHERE user_id IN (SELECT user_id FROM staging_users)
+"""
+
+USER_LATEST_INSERT = """
+INSERT INTO user_latest (user_id, ts, session_id, item_in_session, level, first_name, last_name, gender)
+SELECT user_id, ts, session_id, item_in_session, level, first_name, last_name, gender
+FROM staging_users
+"""
+
+USERS_DELETE = """
+DELETE FROM users
+WHERE user_id IN (SELECT user_id FROM staging_users)
+"""
+
+USERS_INSERT = """
+INSERT INTO users (user_id, first_name, last_name, gender, level)
+SELECT user_id, first_name, last_name, gender, level
+FROM staging_users
+"""
+
+# The batch's plays, numbered after the highest id so far in a stable order
+# (ids are never reused and never change; a late file's plays get new ids).
+_NEW_PLAYS = """
     SELECT
-        ROW_NUMBER() OVER (
+        CAST({p} AS BIGINT) + ROW_NUMBER() OVER (
             ORDER BY ts, session_id, item_in_session, user_id, length, song, artist
         ) AS songplay_id,
         {start_time} AS start_time,
@@ -390,6 +490,51 @@ plays AS (
         user_agent
     FROM staging_events
     WHERE page = 'NextSong'
+"""
+
+SONGPLAY_TRACKS_INSERT = f"""
+INSERT INTO songplay_tracks (songplay_id, song, artist, length)
+WITH plays AS ({_NEW_PLAYS})
+SELECT songplay_id, song, artist, length
+FROM plays
+"""
+
+
+def _best_match(tracks: str) -> str:
+    """The song each track (song, artist, length) of ``tracks`` is a play of: the
+    catalogue songs whose title and artist name equal the play's, the closest
+    duration first, then the smallest song_id."""
+    return f"""
+    SELECT
+        song,
+        artist,
+        length_key,
+        song_id,
+        artist_id
+    FROM (
+        SELECT
+            tracks.song,
+            tracks.artist,
+            COALESCE(tracks.length, -1) AS length_key,  -- lengths are positive: -1 stands for NULL
+            catalog.song_id,
+            catalog.artist_id,
+            ROW_NUMBER() OVER (
+                PARTITION BY tracks.song, tracks.artist, tracks.length
+                ORDER BY ABS(catalog.duration - tracks.length) NULLS LAST, catalog.song_id, catalog.artist_id
+            ) AS closeness
+        FROM ({tracks}) AS tracks
+        JOIN song_catalog AS catalog
+            ON catalog.title = tracks.song
+            AND catalog.artist_name = tracks.artist
+        WHERE catalog.song_id IS NOT NULL
+    ) AS candidates
+    WHERE closeness = 1"""
+
+
+SONGPLAYS_INSERT = f"""
+INSERT INTO songplays (songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent)
+WITH plays AS ({_NEW_PLAYS}),
+best_match AS ({_best_match("SELECT DISTINCT song, artist, length FROM plays")}
 )
 SELECT
     plays.songplay_id,
@@ -408,11 +553,45 @@ LEFT JOIN best_match
     AND best_match.length_key = COALESCE(plays.length, -1)
 """
 
+# Plays loaded before a song of the batch arrived may now match it (or match a
+# closer one): their tracks are matched again against the whole catalogue.
+# Adding songs never takes a match away, so only these plays can change.
+SONGPLAYS_REMATCH = f"""
+UPDATE songplays
+SET
+    song_id = rematch.song_id,
+    artist_id = rematch.artist_id
+FROM (
+    SELECT
+        tracks.songplay_id,
+        best_match.song_id,
+        best_match.artist_id
+    FROM songplay_tracks AS tracks
+    JOIN ({_best_match('''
+        SELECT DISTINCT old.song, old.artist, old.length
+        FROM songplay_tracks AS old
+        JOIN staging_songs AS arrived
+            ON arrived.title = old.song
+            AND arrived.artist_name = old.artist
+        WHERE old.songplay_id <= {p}''')}
+    ) AS best_match
+        ON best_match.song = tracks.song
+        AND best_match.artist = tracks.artist
+        AND best_match.length_key = COALESCE(tracks.length, -1)
+    WHERE tracks.songplay_id <= {{p}}
+) AS rematch
+WHERE songplays.songplay_id = rematch.songplay_id
+"""
+
 TIME_INSERT = """
 INSERT INTO time (start_time, hour, day, week, month, year, weekday)
 WITH source AS (
-    SELECT DISTINCT start_time
+    -- the new plays' start times that have no time row yet
+    SELECT DISTINCT songplays.start_time
     FROM songplays
+    LEFT JOIN time ON time.start_time = songplays.start_time
+    WHERE songplays.songplay_id > {p}
+      AND time.start_time IS NULL
 )
 SELECT
     start_time,
@@ -425,19 +604,38 @@ SELECT
 FROM source
 """
 
-# (table, statement) in dependency order: time is derived from songplays.
-STAR_INSERTS = (
-    ("users", USERS_INSERT),
+# (what it builds, statement), in order: songs before plays (plays match the
+# catalogue), plays before time.
+STAR_UPSERTS = (
+    ("song_catalog", SONG_CATALOG_INSERT),
+    ("songs", SONGS_DELETE),
     ("songs", SONGS_INSERT),
+    ("artists", ARTISTS_DELETE),
     ("artists", ARTISTS_INSERT),
+    ("users", STAGING_USERS_DELETE),
+    ("users", STAGING_USERS_INSERT),
+    ("users", USER_LATEST_DELETE),
+    ("users", USER_LATEST_INSERT),
+    ("users", USERS_DELETE),
+    ("users", USERS_INSERT),
+    ("songplays", SONGPLAY_TRACKS_INSERT),
     ("songplays", SONGPLAYS_INSERT),
+    ("songplays", SONGPLAYS_REMATCH),
     ("time", TIME_INSERT),
 )
 
+LAST_SONGPLAY_ID = "SELECT COALESCE(MAX(songplay_id), 0) FROM songplays"
+
+
+def before_parameters(statement: str, before: int) -> list[int] | None:
+    """A statement's parameters: the highest songplay_id before the run, once per ``{p}`` marker."""
+    return [before] * statement.count("{p}") or None
+
 # --------------------------------------------------------------------------
-# Checks run inside the star-schema transaction, after the inserts. Each
+# Checks run inside the star-schema transaction, after the upserts. Each
 # returns one row (what, found, expected) per problem; any row rolls the load
-# back.
+# back. They look at what this run added (ids above "before", {p}) and at the
+# small tables whole, so a daily run checks what the new day costs.
 # --------------------------------------------------------------------------
 
 CHECKS = {
@@ -445,7 +643,7 @@ CHECKS = {
 SELECT 'songplays' AS what, found, expected
 FROM (
     SELECT
-        (SELECT COUNT(*) FROM songplays) AS found,
+        (SELECT COUNT(*) FROM songplays WHERE songplay_id > {p}) AS found,
         (SELECT COUNT(*) FROM staging_events WHERE page = 'NextSong') AS expected
 ) AS counts
 WHERE found <> expected
@@ -456,8 +654,9 @@ FROM (
     SELECT 'users' AS what, COUNT(*) AS found, COUNT(DISTINCT user_id) AS expected FROM users
     UNION ALL SELECT 'songs', COUNT(*), COUNT(DISTINCT song_id) FROM songs
     UNION ALL SELECT 'artists', COUNT(*), COUNT(DISTINCT artist_id) FROM artists
-    UNION ALL SELECT 'time', COUNT(*), COUNT(DISTINCT start_time) FROM time
-    UNION ALL SELECT 'songplays', COUNT(*), COUNT(DISTINCT songplay_id) FROM songplays
+    UNION ALL SELECT 'time', COUNT(*), COUNT(DISTINCT start_time) FROM time WHERE start_time IN (
+        SELECT start_time FROM songplays WHERE songplay_id > {p})
+    UNION ALL SELECT 'songplays', COUNT(*), COUNT(DISTINCT songplay_id) FROM songplays WHERE songplay_id > {p}
 ) AS keys
 WHERE found <> expected
 """,
@@ -467,7 +666,8 @@ FROM (
     SELECT COUNT(*) AS missing
     FROM songplays
     LEFT JOIN time ON time.start_time = songplays.start_time
-    WHERE time.start_time IS NULL
+    WHERE songplays.songplay_id > {p}
+      AND time.start_time IS NULL
 ) AS gaps
 WHERE missing > 0
 """,

@@ -11,10 +11,13 @@ from sparkify.errors import WarehouseError
 log = logging.getLogger(__name__)
 
 
-def run(engine: Engine) -> None:
-    """Raise WarehouseError (rolling the load back) at the first check that finds a problem."""
+def run(engine: Engine, before: int = 0) -> None:
+    """Raise WarehouseError (rolling the load back) at the first check that finds a problem.
+
+    ``before``: the highest songplay_id before this run; the checks look at what it added.
+    """
     for name, query in sql.CHECKS.items():
-        problems = engine.query(query)
+        problems = engine.query(engine.render(query), sql.before_parameters(query, before))
         if problems:
             what, found, expected = problems[0]
             raise WarehouseError(

@@ -70,6 +70,8 @@ class Inputs:
     song_data: str
     log_jsonpath: str | None
     region: str
+    # Redshift: where each run writes the COPY manifests of its new files (an s3:// prefix of yours)
+    manifest_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         song_data=location("SONG_DATA"),
         log_jsonpath=location("LOG_JSONPATH", required=engine == "redshift"),
         region=r.region("S3", "REGION", DEFAULTS["S3"]["REGION"]),
+        manifest_prefix=location("MANIFEST_PREFIX", required=False),
     )
 
     connection = None
@@ -240,7 +243,12 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         )
     if engine == "redshift":
         iam_role_arn = r.required("IAM_ROLE", "ARN")
-        for key in ("LOG_DATA", "SONG_DATA", "LOG_JSONPATH"):
+        for key in ("LOG_DATA", "SONG_DATA", "LOG_JSONPATH", "MANIFEST_PREFIX"):
+            if getattr(inputs, key.lower()) is None:  # MANIFEST_PREFIX: the others are required above
+                raise ConfigError(
+                    f"{r.name}: [S3] {key} is missing - set it to an s3:// prefix in a bucket of yours, where each "
+                    "run writes the COPY manifest of its new files (see dwh.cfg.example)"
+                )
             if not is_s3(getattr(inputs, key.lower())):
                 raise ConfigError(f"{r.name}: [S3] {key} must be an s3:// URI for engine redshift (COPY reads from S3)")
 

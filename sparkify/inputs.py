@@ -18,6 +18,7 @@ from pathlib import Path
 import sql_queries as sql
 from sparkify.config import Inputs, is_s3
 from sparkify.errors import ConfigError, InputError
+from sparkify.incremental import Batch, SourceFile
 from sparkify.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -106,29 +107,45 @@ def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def resolve(inputs: Inputs, workdir: Path) -> LocalFiles:
-    """Find the input files; s3:// locations are first downloaded into workdir with boto3."""
-    display: dict[str, str] = {}
+def list_inputs(inputs: Inputs) -> dict[str, list[SourceFile]]:
+    """Every input file with its version, per input (LOG_DATA, SONG_DATA): what a run compares with its record."""
+    return {"LOG_DATA": _listed(inputs.log_data, "LOG_DATA"), "SONG_DATA": _listed(inputs.song_data, "SONG_DATA")}
 
-    def fetch(location: str, what: str) -> list[str]:
-        if not is_s3(location):
-            return json_files(location, what)
+
+def _listed(location: str, what: str) -> list[SourceFile]:
+    if is_s3(location):
         from sparkify import aws  # boto3 is only needed for s3:// inputs
 
-        dest = workdir / "s3" / what.lower()
-        log.info("  downloading %s ...", location)
-        progress: Progress | None = None
+        return [SourceFile(what, obj.name, obj.size, obj.etag, obj.uri) for obj in aws.list_prefix(location)]
+    paths = json_files(location, what)
+    root = Path(location)
+    base = str(root.parent if root.is_file() else root).rstrip(os.sep) + os.sep
+    listed = []
+    for path in paths:
+        info = os.stat(path)
+        name = path[len(base) :] if path.startswith(base) else os.path.basename(path)
+        listed.append(SourceFile(what, name.replace(os.sep, "/"), info.st_size, str(info.st_mtime_ns), path))
+    return listed
 
-        def show(done: int, total: int) -> None:
-            nonlocal progress
-            progress = progress or Progress(f"downloading {what}", total)
-            progress.advance()
 
-        paths = aws.download_prefix(location, dest, progress=show)
-        if progress:
-            progress.close()
-        log.info("  downloaded %s files from %s", f"{len(paths):,}", location)
-        display.update({str(path): location.rstrip("/") + "/" + path.relative_to(dest).as_posix() for path in paths})
+def resolve(inputs: Inputs, workdir: Path, batch: Batch | None = None) -> LocalFiles:
+    """The batch's files on this machine (all the input's without a batch); s3:// ones are downloaded into workdir."""
+    if batch is None:
+        batch = Batch(files=list_inputs(inputs))
+    display: dict[str, str] = {}
+
+    def fetch(what: str) -> list[str]:
+        files = batch.files.get(what, [])
+        remote = [file for file in files if is_s3(file.location)]
+        if not remote:
+            return [file.location for file in files]
+        from sparkify import aws
+
+        log.info("  downloading %s new %s files ...", f"{len(remote):,}", what)
+        with Progress(f"downloading {what}", len(remote)) as progress:
+            objects = [aws.S3Object(file.name, file.size, file.version, file.location) for file in remote]
+            paths = aws.download_objects(objects, workdir / "s3" / what.lower(), progress=lambda *_: progress.advance())
+        display.update({str(path): file.location for path, file in zip(paths, remote)})
         return [str(path) for path in paths]
 
     jsonpath = inputs.log_jsonpath
@@ -136,9 +153,4 @@ def resolve(inputs: Inputs, workdir: Path) -> LocalFiles:
         from sparkify import aws
 
         jsonpath = str(aws.download_file(jsonpath, workdir / "s3" / "log_json_path.json"))
-    return LocalFiles(
-        events=fetch(inputs.log_data, "LOG_DATA"),
-        songs=fetch(inputs.song_data, "SONG_DATA"),
-        keys=event_keys(jsonpath),
-        display=display,
-    )
+    return LocalFiles(events=fetch("LOG_DATA"), songs=fetch("SONG_DATA"), keys=event_keys(jsonpath), display=display)

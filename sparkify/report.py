@@ -1,4 +1,7 @@
-"""The end-of-run summary: rows per table, rejected records, songplay match rate."""
+"""The end-of-run summary: files per input, rows per table, rejected records, songplay match rate.
+
+Also what ``etl.py --dry-run`` prints: the files a run would load and the SQL it would run.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +9,86 @@ from dataclasses import dataclass, field
 
 import sql_queries as sql
 from sparkify.engines.base import Engine
+from sparkify.incremental import Batch
 from sparkify.staging import StagingResult
+
+NOTHING_NEW = "nothing new to load"
+_SHOWN_FILES = 10
 
 
 @dataclass
 class RunSummary:
     target: str
-    staging: StagingResult
+    staging: StagingResult | None  # None: nothing new was loaded (or a dry run)
+    inputs: dict[str, dict[str, int]] = field(default_factory=dict)  # per input: new, changed, already loaded, removed
+    full_refresh: bool = False
     rows: dict[str, int] = field(default_factory=dict)
     plays: int = 0
     matched: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)  # staging, star schema, total
+    seconds: dict[str, float] = field(default_factory=dict)  # listing, staging, star schema, total
     step_seconds: dict[str, float] = field(default_factory=dict)  # per table
+    plan: list[str] | None = None  # a dry run: what it would do
 
     @property
     def match_rate(self) -> float:
         return self.matched / self.plays if self.plays else 0.0
 
+    @property
+    def nothing_new(self) -> bool:
+        return self.plan is None and self.staging is None
 
-def collect(engine: Engine, staging: StagingResult) -> RunSummary:
-    summary = RunSummary(target=engine.config.describe(), staging=staging)
+
+def collect(engine: Engine, staging: StagingResult | None, batch: Batch) -> RunSummary:
+    summary = RunSummary(
+        target=engine.config.describe(), staging=staging, inputs=batch.counts(), full_refresh=batch.full_refresh
+    )
     for table in sql.STAGING_TABLES + sql.STAR_TABLES:
         summary.rows[table] = engine.count(table)
     summary.plays, summary.matched = engine.query(sql.MATCH_RATE)[0]
     return summary
 
 
+def planned(engine: Engine, batch: Batch, max_errors: int) -> RunSummary:
+    """A dry run's summary: the files it would load and every statement it would run (no secret: COPY's role is elided)."""
+    lines = []
+    for source, files in batch.files.items():
+        lines.append(f"would load {len(files):,} {source} files" + (":" if files else ""))
+        lines.extend(f"  {file.name}" for file in files[:_SHOWN_FILES])
+        if len(files) > _SHOWN_FILES:
+            lines.append(f"  ... and {len(files) - _SHOWN_FILES:,} more")
+    if batch.empty:
+        lines.append(NOTHING_NEW)
+    else:
+        lines.append("would run, in one transaction after staging:")
+        if batch.full_refresh:
+            lines.extend(f"  {sql.delete_rows(table)};" for table in sql.STAR_TABLES + sql.STATE_TABLES)
+        lines.extend(f"  {statement};" for statement in engine.staging_sql(batch, max_errors))
+        for _, statement in sql.STAR_UPSERTS:
+            lines.append("  " + engine.render(statement).strip().replace("\n", "\n  ") + ";")
+        lines.append("  INSERT INTO loaded_files ... (one row per file above);")
+    return RunSummary(
+        target=engine.config.describe(), staging=None, inputs=batch.counts(), full_refresh=batch.full_refresh, plan=lines
+    )
+
+
 def format_summary(summary: RunSummary) -> str:
+    lines = [f"{'Dry run' if summary.plan is not None else 'Summary'}: {summary.target}"]
+    for source, counts in summary.inputs.items():
+        removed = f", {counts['removed']:,} removed (rows kept)" if counts.get("removed") else ""
+        lines.append(f"  {source}: {counts['new']:,} new files, {counts['already_loaded']:,} already loaded{removed}")
+    if summary.plan is not None:
+        return "\n".join(lines + summary.plan)
+    if summary.staging is None:
+        lines.append(f"  {NOTHING_NEW}: the warehouse is unchanged")
     width = max(len(table) for table in summary.rows)
-    lines = [f"Summary: {summary.target}"]
     for table, count in summary.rows.items():
-        files = summary.staging.files.get(table)
-        source = f" from {files:,} files" if files is not None else ""
+        files = summary.staging.files.get(table) if summary.staging else None
+        source = f" from {files:,} new files" if files is not None else ""
         lines.append(f"  {table:<{width}}  {count:>12,} rows{source}")
-    lines.append(f"  {'rejected':<{width}}  {summary.staging.rejected:>12,} records (see table load_errors)")
-    if summary.staging.empty_files:
-        lines.append(f"  {'empty files':<{width}}  {len(summary.staging.empty_files):>12,}")
+    if summary.staging is not None:
+        lines.append(f"  {'rejected':<{width}}  {summary.staging.rejected:>12,} records (see table load_errors)")
+        if summary.staging.empty_files:
+            lines.append(f"  {'empty files':<{width}}  {len(summary.staging.empty_files):>12,}")
     lines.append(
         f"  songplays matched to a song: {summary.matched:,} of {summary.plays:,} ({summary.match_rate:.1%})"
     )
@@ -52,12 +99,17 @@ def format_summary(summary: RunSummary) -> str:
 
 def summary_dict(summary: RunSummary) -> dict:
     """The summary as plain data, for etl.py --json and the benchmark."""
+    staging = summary.staging
     return {
         "target": summary.target,
+        "inputs": summary.inputs,
+        "full_refresh": summary.full_refresh,
+        "nothing_new": summary.nothing_new,
+        "dry_run": summary.plan,
         "rows": summary.rows,
-        "files": summary.staging.files,
-        "rejected": summary.staging.rejected,
-        "empty_files": summary.staging.empty_files,
+        "files": staging.files if staging else {},
+        "rejected": staging.rejected if staging else 0,
+        "empty_files": staging.empty_files if staging else [],
         "songplays": summary.plays,
         "matched": summary.matched,
         "match_rate": round(summary.match_rate, 6),

@@ -62,6 +62,7 @@ def _width_rules(table: str) -> tuple[Rule, ...]:
     return tuple(
         Rule(table, column, TOO_LONG, f"{{key}} is longer than {width} bytes", width)
         for column, width in sql.text_widths(table).items()
+        if column in sql.STAGING_COLUMNS[table]  # not source_file: the reader's, not the input's
     )
 
 

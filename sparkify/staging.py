@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sql_queries as sql
+from sparkify import incremental
 from sparkify.errors import InputError
+from sparkify.incremental import Batch
 from sparkify.inputs import LocalFiles, shown
 from sparkify.reader import LocalJsonReader, ReadReport
 
@@ -42,6 +44,7 @@ class StagingResult:
     first_errors: list[tuple[str, str | None, int | None, str]] = field(default_factory=list)
     empty_files: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per staging table
+    record: list[tuple] = field(default_factory=list)  # the batch's loaded_files rows
 
     def check(self, max_errors: int) -> None:
         """Raise InputError when more records were rejected than allowed."""
@@ -58,23 +61,26 @@ class StagingResult:
         )
 
 
-def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int) -> StagingResult:
-    """Replace the staging tables and load_errors: from ``files`` (local engines) or by COPY (Redshift)."""
+def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch: Batch) -> StagingResult:
+    """Replace the staging tables and load_errors with the batch: from ``files`` (local engines) or by COPY (Redshift)."""
     if files is not None:
         with engine.local_staging(workdir) as local:
             report = LocalJsonReader(local, workdir).load(files)
         for warning in wrong_case_keys(engine, files):
             log.warning("warning: %s", warning)
+        staged, rejects = incremental.per_file_counts(engine, files.display)
     else:
-        engine.copy_staging(max_errors)
+        engine.copy_staging(batch, max_errors)
         report = ReadReport()
+        staged, rejects = None, incremental.per_file_counts(engine, {})[1]  # COPY does not count per file
     return StagingResult(
         rows={table: engine.count(table) for table in sql.STAGING_TABLES},
-        files=report.files,
+        files={"staging_events": len(batch.files.get("LOG_DATA", [])), "staging_songs": len(batch.files.get("SONG_DATA", []))},
         rejected=engine.count("load_errors"),
         first_errors=[tuple(row) for row in engine.query(sql.FIRST_LOAD_ERRORS)],
         empty_files=report.empty_files,
         seconds=report.seconds,
+        record=incremental.record_rows(batch, staged, rejects),
     )
 
 

@@ -204,8 +204,9 @@ def test_bad_record_fails_the_run_and_keeps_the_star_schema(inputs, warehouse, c
     assert code == 1
     assert err.splitlines() == [f"error: 1 bad input record (MAX_ERRORS is 0): {path.resolve()}:2: malformed JSON{TAIL}"]
     assert {name: table(warehouse, name) for name in sql.STAR_TABLES} == before
-    # staging holds the valid records of the failed attempt, load_errors its rejections
-    assert staged_users(warehouse) == ["10", "11", "12"]
+    # staging holds the valid records of the failed attempt (only the new file), load_errors its rejections
+    assert staged_users(warehouse) == ["12"]
+    assert fetch(warehouse, "SELECT COUNT(*) FROM loaded_files") == [(2,)]  # nothing of the refused run recorded
     assert load_errors(warehouse) == [("staging_events", str(path.resolve()), 2, None, "malformed JSON", "{not json")]
 
 
@@ -297,7 +298,7 @@ def test_load_errors_is_replaced_at_each_run(inputs, warehouse, capsys):
     assert run_etl(warehouse, capsys, "--max-errors", "1")[0] == 0
     assert len(load_errors(warehouse)) == 1
 
-    inputs.events([line(event()), line(event(userId="11"))])  # the file fixed
+    inputs.events([line(event(userId="11"))], name="2018-11-02-events.json")  # the next day, clean
     code, out, err = run_etl(warehouse, capsys)
 
     assert (code, err) == (0, "")
@@ -425,7 +426,7 @@ def test_bad_lines_in_one_file_do_not_stop_the_good_files(inputs, warehouse, cap
     code, out, err = run_etl(warehouse, capsys, "--max-errors", "1")
 
     assert (code, err) == (0, "")
-    assert re.search(r"^  staging_events\s+8 rows from 4 files$", out, re.MULTILINE), out
+    assert re.search(r"^  staging_events\s+8 rows from 4 new files$", out, re.MULTILINE), out
     assert summary_count(out, "rejected") == 1
     assert sorted(staged_users(warehouse)) == ["1", "1", "2", "2", "3", "3", "4", "4"]
     assert [row[:5] for row in load_errors(warehouse)] == [("staging_events", str(bad.resolve()), 2, None, "malformed JSON")]

@@ -28,7 +28,8 @@ REDSHIFT = {
                 "DB_USER": "sparkify_admin"},
     "IAM_ROLE": {"ARN": ARN},
     "S3": {"LOG_DATA": "s3://udacity-dend/log_data", "SONG_DATA": "s3://udacity-dend/song_data",
-           "LOG_JSONPATH": "s3://udacity-dend/log_json_path.json", "REGION": "us-west-2"},
+           "LOG_JSONPATH": "s3://udacity-dend/log_json_path.json", "REGION": "us-west-2",
+           "MANIFEST_PREFIX": "s3://my-sparkify/manifests"},
 }
 
 

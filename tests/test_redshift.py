@@ -24,13 +24,15 @@ from sparkify.engines.duckdb import DuckDBEngine
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.engines.redshift import RedshiftEngine, copy_statement
 from sparkify.errors import InputError, WarehouseError
-from sparkify import rules, staging
+from sparkify import aws, rules, staging
+from sparkify.incremental import Batch, SourceFile
 from sparkify.staging import StagingResult
 
 ARN = "arn:aws:iam::123456789012:role/sparkify-dwh-s3-read"
 LOG_DATA = "s3://udacity-dend/log_data"
 SONG_DATA = "s3://udacity-dend/song_data"
 JSONPATHS = "s3://udacity-dend/log_json_path.json"
+MANIFESTS = "s3://my-sparkify/manifests"
 EVENTS_FILE = "s3://udacity-dend/log_data/2018/11/2018-11-03-events.json"
 SONG_FILE = "s3://udacity-dend/song_data/A/B/C/TRABCEL128F932E5AA.json"
 LOAD_FAILED = "Load into table 'staging_events' failed.  Check 'stl_load_errors' system table for details."
@@ -44,7 +46,8 @@ def config(tmp_path):
         "CLUSTER": {"HOST": "dwh.abc123.us-west-2.redshift.amazonaws.com", "DB_PORT": "5439",
                     "DB_NAME": "sparkify", "DB_USER": "sparkify_admin"},
         "IAM_ROLE": {"ARN": ARN},
-        "S3": {"LOG_DATA": LOG_DATA, "SONG_DATA": SONG_DATA, "LOG_JSONPATH": JSONPATHS, "REGION": "us-west-2"},
+        "S3": {"LOG_DATA": LOG_DATA, "SONG_DATA": SONG_DATA, "LOG_JSONPATH": JSONPATHS, "REGION": "us-west-2",
+               "MANIFEST_PREFIX": MANIFESTS},
     }))
 
 
@@ -164,9 +167,27 @@ class FakeRedshift:
         return rows
 
 
+# A batch of one new event file and one new song file.
+BATCH = Batch(
+    files={
+        "LOG_DATA": [SourceFile("LOG_DATA", "2018/11/2018-11-03-events.json", 4096, "etag-events", EVENTS_FILE)],
+        "SONG_DATA": [SourceFile("SONG_DATA", "A/B/C/TRABCEL128F932E5AA.json", 250, "etag-song", SONG_FILE)],
+    },
+    run_id="run-1",
+)
+
+
+@pytest.fixture(autouse=True)
+def manifests(monkeypatch) -> dict[str, list]:
+    """The manifests the engine writes to S3 (written for real with moto in test_incremental_s3)."""
+    written: dict[str, list] = {}
+    monkeypatch.setattr(aws, "write_manifest", lambda uri, files: written.__setitem__(uri, files))
+    return written
+
+
 def load(config, fake: FakeRedshift, max_errors: int) -> StagingResult:
     """The pipeline's staging step on the fake cluster, with its MAX_ERRORS decision."""
-    result = staging.load(RedshiftEngine(config, fake), None, None, max_errors)
+    result = staging.load(RedshiftEngine(config, fake), None, None, max_errors, BATCH)
     result.check(max_errors)
     return result
 
@@ -251,10 +272,12 @@ def test_maxerror_is_one_more_than_max_errors_up_to_redshifts_limit(max_errors, 
 
 
 def test_songs_copy_statement_uses_auto_ignorecase(config):
-    statements = dict((table, statement) for table, _, statement in RedshiftEngine(config, FakeRedshift()).copies(0))
+    statements = dict((table, statement) for table, _, statement in RedshiftEngine(config, FakeRedshift()).copies(BATCH, 0))
     songs = statements["staging_songs"]
     assert songs.startswith("COPY staging_songs\n")
-    assert f"FROM '{SONG_DATA}'" in songs
+    # a daily run COPYs one manifest of the new files, never the whole prefix
+    assert f"FROM '{MANIFESTS}/run-1/staging_songs.manifest'" in songs
+    assert songs.endswith("\nMANIFEST")
     assert "FORMAT AS JSON 'auto ignorecase'" in songs
     assert "MAXERROR 1" in songs
     assert f"FORMAT AS JSON '{JSONPATHS}'" in statements["staging_events"]
@@ -263,7 +286,7 @@ def test_songs_copy_statement_uses_auto_ignorecase(config):
 
 @pytest.mark.parametrize("max_errors", [0, 5])
 def test_copy_statements_carry_no_keys(config, max_errors):
-    for _, _, statement in RedshiftEngine(config, FakeRedshift()).copies(max_errors):
+    for _, _, statement in RedshiftEngine(config, FakeRedshift()).copies(BATCH, max_errors):
         upper = statement.upper()
         for secret in ("ACCESS_KEY_ID", "SECRET", "CREDENTIALS", "SESSION_TOKEN", "AKIA"):
             assert secret not in upper
@@ -377,7 +400,7 @@ def test_failed_copy_without_load_errors_points_at_the_iam_role(config):
 
     assert not isinstance(caught.value, InputError)
     message = str(caught.value)
-    assert message.startswith(f"COPY staging_events from {LOG_DATA} failed: ")
+    assert message.startswith(f"COPY staging_events from {LOG_DATA} (1 new file, manifest {MANIFESTS}/run-1/staging_events.manifest) failed: ")
     assert denied in message
     assert "IAM role" in message
     assert "[S3] REGION" in message
@@ -398,7 +421,7 @@ def test_failed_songs_copy_is_not_blamed_on_the_events_rejects(config):
         load(config, fake, 5)
 
     assert not isinstance(caught.value, InputError), str(caught.value)
-    assert str(caught.value).startswith(f"COPY staging_songs from {SONG_DATA} failed: ")
+    assert str(caught.value).startswith(f"COPY staging_songs from {SONG_DATA} (1 new file, manifest {MANIFESTS}/run-1/staging_songs.manifest) failed: ")
     assert "IAM role" in str(caught.value)
 
 
@@ -426,9 +449,10 @@ def test_logs_name_each_copy_but_never_the_statement(config, caplog):
 
 def test_redshift_star_schema_sql_uses_only_portable_functions(config):
     engine = RedshiftEngine(config, FakeRedshift())
-    rendered = {name: engine.render(statement) for name, statement in sql.STAR_INSERTS}
+    rendered = {statement: engine.render(statement) for _, statement in sql.STAR_UPSERTS}
+    plays = engine.render(sql.SONGPLAYS_INSERT)
     rendered.update({name: engine.render(statement) for name, statement in sql.CHECKS.items()})
-    assert "TIMESTAMP 'epoch' + ts / 1000.0 * INTERVAL '1 second' AS start_time" in rendered["songplays"]
+    assert "TIMESTAMP 'epoch' + ts / 1000.0 * INTERVAL '1 second' AS start_time" in plays
     for name, text in rendered.items():
         assert "{" not in text and "}" not in text, name
         for duckdb_only in ("epoch_ms", "regexp_full_match", "TRY_CAST", "json_", "read_ndjson", "::"):
@@ -491,7 +515,7 @@ def test_a_copy_that_fails_below_max_errors_is_a_failure_not_a_pass(config):
     with pytest.raises(WarehouseError) as caught:
         load(config, fake, 5)
     assert not isinstance(caught.value, InputError)
-    assert str(caught.value).startswith(f"COPY staging_events from {LOG_DATA} failed after 1 rejected records: ")
+    assert str(caught.value).startswith(f"COPY staging_events from {LOG_DATA} (1 new file, manifest {MANIFESTS}/run-1/staging_events.manifest) failed after 1 rejected records: ")
 
 
 def test_a_copy_stopped_at_redshifts_maxerror_limit_fails_even_when_more_are_allowed(config, monkeypatch):
@@ -509,3 +533,21 @@ def test_read_only_sessions_are_not_set_on_redshift():
     # SET default_transaction_read_only is not a documented Redshift parameter
     assert RedshiftEngine.read_only_session is False
     assert PostgresEngine.read_only_session is True
+
+
+def test_manifests_list_exactly_the_batchs_files(config, manifests):
+    load(config, FakeRedshift(staging_events=Copy(loaded=3), staging_songs=Copy(loaded=1)), 0)
+    assert manifests == {
+        f"{MANIFESTS}/run-1/staging_events.manifest": [(EVENTS_FILE, 4096)],
+        f"{MANIFESTS}/run-1/staging_songs.manifest": [(SONG_FILE, 250)],
+    }
+
+
+def test_an_input_with_no_new_files_is_not_copied(config, manifests):
+    batch = Batch(files={"LOG_DATA": BATCH.files["LOG_DATA"], "SONG_DATA": []}, run_id="run-2")
+    fake = FakeRedshift(staging_events=Copy(loaded=3))
+    staging.load(RedshiftEngine(config, fake), None, None, 0, batch)
+    assert [s for s in fake.executed() if s.startswith("COPY")] == [
+        s for s in fake.executed() if s.startswith("COPY staging_events")
+    ]
+    assert list(manifests) == [f"{MANIFESTS}/run-2/staging_events.manifest"]

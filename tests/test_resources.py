@@ -57,7 +57,7 @@ def test_duckdb_out_of_memory_names_the_memory_limit(tmp_path, capsys):
     config.write_text(original.replace("[DWH]\n", "[DWH]\nDUCKDB_MEMORY_LIMIT = 2MB\n"), encoding="utf-8")
     capsys.readouterr()
 
-    assert run(etl, "--config", config, "-q") == 1
+    assert run(etl, "--config", config, "-q", "--full-refresh") == 1
     config.write_text(original, encoding="utf-8")
 
     err = capsys.readouterr().err
@@ -75,7 +75,7 @@ def test_sigterm_stops_like_ctrl_c_and_removes_the_temporary_folder(tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "etl.py"), "--config", str(config)],
+        [sys.executable, str(REPO / "etl.py"), "--config", str(config), "--full-refresh"],
         env={**os.environ, "TMPDIR": str(scratch)}, stderr=subprocess.PIPE, text=True,
     )
     for line in process.stderr:  # wait until the load is under way

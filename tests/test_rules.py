@@ -8,7 +8,7 @@ import pytest
 
 import sql_queries as sql
 from conftest import build, event, fetch, play, song, table
-from sparkify import inputs as inputs_, staging, transforms
+from sparkify import incremental, inputs as inputs_, staging, transforms
 from sparkify.config import load_config
 from sparkify.engines import connect
 from sparkify.errors import WarehouseError
@@ -176,7 +176,7 @@ def test_running_twice_changes_nothing(inputs, warehouse):
     assert len(first["songplays"]) == 20
 
 
-def test_a_run_reflects_exactly_its_input(inputs, warehouse):
+def test_a_full_refresh_reflects_exactly_its_input(inputs, warehouse):
     inputs.events([play("S", "A", 1.0, userId="1"), play("S", "A", 1.0, userId="2", ts=TS + 1)])
     inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
     assert build(warehouse) == 0
@@ -184,7 +184,7 @@ def test_a_run_reflects_exactly_its_input(inputs, warehouse):
     inputs.songs([song("SO9", "T", "AR9", "B", 2.0)])  # replaces the song file
     import etl
 
-    assert etl.main(["--config", str(warehouse), "-q"]) == 0
+    assert etl.main(["--config", str(warehouse), "-q", "--full-refresh"]) == 0
     assert [row[0] for row in table(warehouse, "users")] == [9]
     assert [row[0] for row in table(warehouse, "songs")] == ["SO9"]
     assert [row[1] for row in songplays(warehouse)] == ["SO9"]
@@ -195,32 +195,33 @@ def test_failed_star_load_keeps_previous_tables(inputs, warehouse, monkeypatch):
     inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
     assert build(warehouse) == 0
     before = all_tables(warehouse)
-    inputs.events([play("T", "B", 2.0, userId="2"), play("T", "B", 2.0, userId="3", ts=TS + 1)])
-    # time, the last insert, fails after songplays, users, songs and artists were rebuilt
+    inputs.events([play("T", "B", 2.0, userId="4")], name="2018-11-02-events.json")
+    # time, the last upsert, fails after songplays, users, songs and artists were upserted
     broken = tuple((name, "INSERT INTO time SELECT no_such_column FROM songplays" if name == "time" else stmt)
-                   for name, stmt in sql.STAR_INSERTS)
-    monkeypatch.setattr(sql, "STAR_INSERTS", broken)
+                   for name, stmt in sql.STAR_UPSERTS)
+    monkeypatch.setattr(sql, "STAR_UPSERTS", broken)
     import etl
 
     assert etl.main(["--config", str(warehouse), "-q"]) == 1
+    assert fetch(warehouse, "SELECT COUNT(*) FROM loaded_files") == [(2,)]  # the first run's files only
     after = all_tables(warehouse)
     for name in sql.STAR_TABLES:
         assert after[name] == before[name], name
-    assert len(after["staging_events"]) == 2  # staging shows the attempt
+    assert len(after["staging_events"]) == 1  # staging shows the attempt: the new file
 
 
 # A transform broken on purpose, and the check that must catch it before commit.
 BROKEN = {
     "songplays drops a play": (
-        "songplays", lambda stmt: stmt + "\nLIMIT 1",
+        "SONGPLAYS_INSERT", lambda stmt: stmt + "\nLIMIT 1",
         "check failed: every NextSong event is exactly one songplay (songplays: 1 rows, expected 2)",
     ),
     "users twice": (
-        "users", lambda stmt: stmt + "\nUNION ALL\nSELECT user_id, first_name, last_name, gender, level FROM source WHERE recency = 1",
+        "USERS_INSERT", lambda stmt: stmt + "\nUNION ALL\nSELECT user_id, first_name, last_name, gender, level FROM staging_users",
         "check failed: one row per key in every table (users: 2 rows, expected 1)",
     ),
     "time left empty": (
-        "time", lambda stmt: stmt + "\nWHERE 1 = 0",
+        "TIME_INSERT", lambda stmt: stmt + "\nWHERE 1 = 0",
         "check failed: a time row for every songplay (songplays without a time row: 2 rows, expected 0)",
     ),
 }
@@ -233,14 +234,16 @@ def test_failed_check_rolls_back(inputs, warehouse, monkeypatch, tmp_path, break
     assert build(warehouse) == 0
     before = all_tables(warehouse)
     inputs.events([play("S", "A", 1.0, userId="1"), play("S", "A", 1.0, userId="1", ts=TS + 5)])
-    table_name, rewrite, message = BROKEN[breakage]
-    broken = tuple((name, rewrite(stmt) if name == table_name else stmt) for name, stmt in sql.STAR_INSERTS)
-    monkeypatch.setattr(sql, "STAR_INSERTS", broken)
+    constant, rewrite, message = BROKEN[breakage]
+    target = getattr(sql, constant)
+    broken = tuple((name, rewrite(stmt) if stmt is target else stmt) for name, stmt in sql.STAR_UPSERTS)
+    monkeypatch.setattr(sql, "STAR_UPSERTS", broken)
     config = load_config(warehouse)
     with connect(config) as engine:
-        staging.load(engine, inputs_.resolve(config.inputs, tmp_path), tmp_path, 0)
+        batch = incremental.Batch(files=inputs_.list_inputs(config.inputs), full_refresh=True)
+        staging.load(engine, inputs_.resolve(config.inputs, tmp_path, batch), tmp_path, 0, batch)
         with pytest.raises(WarehouseError) as failure:
-            transforms.build_star_schema(engine)
+            transforms.build_star_schema(engine, full_refresh=True)
     assert str(failure.value) == message + " - the star schema is unchanged"
     after = all_tables(warehouse)
     for name in sql.STAR_TABLES:

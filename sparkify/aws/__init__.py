@@ -15,6 +15,15 @@ One module a concern, each small:
 """
 
 from sparkify.aws.faults import NO_CREDENTIALS, AwsError
-from sparkify.aws.s3 import download_file, download_prefix
+from sparkify.aws.s3 import S3Object, download_file, download_objects, download_prefix, list_prefix, write_manifest
 
-__all__ = ["NO_CREDENTIALS", "AwsError", "download_file", "download_prefix"]
+__all__ = [
+    "NO_CREDENTIALS",
+    "AwsError",
+    "S3Object",
+    "download_file",
+    "download_objects",
+    "download_prefix",
+    "list_prefix",
+    "write_manifest",
+]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -27,6 +29,74 @@ def _parse(uri: str) -> tuple[str, str]:
         raise InputError(f"{uri} {exc} - use s3://bucket/prefix") from None
 
 
+@dataclass(frozen=True)
+class S3Object:
+    """One object under an s3:// prefix: its name relative to the prefix, size and ETag."""
+
+    name: str
+    size: int
+    etag: str
+    uri: str
+
+
+def list_prefix(uri: str, *, suffix: str = ".json") -> list[S3Object]:
+    """Every object under s3://bucket/prefix whose key ends with suffix, sorted (a paginated listing).
+
+    A missing bucket or no matching object raises InputError naming the URI.
+    """
+    bucket, prefix = _parse(uri)
+    s3 = Clients().get("s3")
+    with aws_call(f"list {uri}"):
+        try:
+            pages = s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
+            )
+            found = [obj for page in pages for obj in page.get("Contents", []) if obj["Key"].endswith(suffix)]
+        except s3.exceptions.NoSuchBucket:
+            raise InputError(f"bucket {bucket} not found ({uri}) - check the s3:// path in [S3] of dwh.cfg") from None
+    if not found:
+        raise InputError(f"no {suffix} files under {uri} - check the s3:// path in [S3] of dwh.cfg")
+    return sorted(
+        (
+            S3Object(
+                name=obj["Key"][len(prefix) :].lstrip("/") or obj["Key"].rsplit("/", 1)[-1],
+                size=obj["Size"],
+                etag=obj["ETag"].strip('"'),
+                uri=f"s3://{bucket}/{obj['Key']}",
+            )
+            for obj in found
+        ),
+        key=lambda obj: obj.name,
+    )
+
+
+def download_objects(
+    objects: list[S3Object], dest: Path, *, progress: Callable[[int, int], None] | None = None
+) -> list[Path]:
+    """Download these objects under dest, each at its name relative to its prefix; return the local paths.
+
+    progress(done, total) is called after each file. An object whose name would
+    land outside dest (``..`` in the key) raises InputError naming it.
+    """
+    s3 = Clients().get("s3")
+    dest = Path(dest)
+    root = dest.resolve()
+    planned = []
+    for obj in objects:
+        target = dest / obj.name
+        if not target.resolve().is_relative_to(root):
+            raise InputError(f"{obj.uri} would be written outside {dest} - rename that object")
+        planned.append((obj, target))
+    for done, (obj, target) in enumerate(planned, 1):
+        bucket, key = _parse(obj.uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with aws_call(f"download {obj.uri}"):
+            s3.download_file(bucket, key, str(target))
+        if progress:
+            progress(done, len(planned))
+    return [target for _, target in planned]
+
+
 def download_prefix(
     uri: str,
     dest: Path,
@@ -34,42 +104,30 @@ def download_prefix(
     suffix: str = ".json",
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Download every object under s3://bucket/prefix whose key ends with suffix.
+    """Download every object under s3://bucket/prefix whose key ends with suffix (see list_prefix).
 
     Files keep their path relative to the prefix (s3://b/song_data/A/x.json
-    -> dest/A/x.json). progress(done, total) is called after each file.
-    Returns the local paths, sorted. A missing bucket or no matching object
-    raises InputError naming the URI.
+    -> dest/A/x.json). Returns the local paths, sorted.
     """
-    bucket, prefix = _parse(uri)
+    return sorted(download_objects(list_prefix(uri, suffix=suffix), dest, progress=progress))
+
+
+def write_manifest(uri: str, files: list[tuple[str, int]]) -> None:
+    """Write a Redshift COPY manifest listing these (s3:// URI, size) files, every one mandatory.
+
+    Format: https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html
+    """
+    bucket, key = _parse(uri)
+    body = json.dumps(
+        {"entries": [{"url": url, "mandatory": True, "meta": {"content_length": size}} for url, size in files]},
+        indent=1,
+    )
     s3 = Clients().get("s3")
-    dest = Path(dest)
-    keys = []
-    with aws_call(f"list {uri}"):
+    with aws_call(f"write the COPY manifest {uri}"):
         try:
-            pages = s3.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
-            )
-            keys = [obj["Key"] for page in pages for obj in page.get("Contents", []) if obj["Key"].endswith(suffix)]
+            s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
         except s3.exceptions.NoSuchBucket:
-            raise InputError(f"bucket {bucket} not found ({uri}) - check the s3:// path in [S3] of dwh.cfg") from None
-    if not keys:
-        raise InputError(f"no {suffix} files under {uri} - check the s3:// path in [S3] of dwh.cfg")
-    root = dest.resolve()
-    planned = []
-    for key in sorted(keys):
-        relative = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
-        target = dest / relative
-        if not target.resolve().is_relative_to(root):
-            raise InputError(f"s3://{bucket}/{key} would be written outside {dest} - rename that object")
-        planned.append((key, target))
-    for done, (key, target) in enumerate(planned, 1):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with aws_call(f"download s3://{bucket}/{key}"):
-            s3.download_file(bucket, key, str(target))
-        if progress:
-            progress(done, len(planned))
-    return sorted(target for _, target in planned)
+            raise InputError(f"bucket {bucket} not found ({uri}) - check [S3] MANIFEST_PREFIX in dwh.cfg") from None
 
 
 def download_file(uri: str, dest: Path) -> Path:

@@ -86,7 +86,9 @@ class Engine:
     def render(self, statement: str, table: str | None = None) -> str:
         """Fill a shared statement's dialect placeholders."""
         attributes = self.table_attributes(table) if table else ""
-        return statement.format(attributes=f"\n{attributes}" if attributes else "", start_time=self.start_time_sql)
+        return statement.format(
+            attributes=f"\n{attributes}" if attributes else "", start_time=self.start_time_sql, p=self.placeholder
+        )
 
     # ------------------------------------------------------------ running SQL
 
@@ -177,6 +179,14 @@ class Engine:
         """
         raise NotImplementedError(f"the {self.name} engine does not stage local files")
 
-    def copy_staging(self, max_errors: int) -> None:
+    def staging_sql(self, batch, max_errors: int) -> list[str]:
+        """What loading staging would run, for etl.py --dry-run."""
+        counts = {source: len(files) for source, files in batch.files.items()}
+        return [
+            f"-- read {counts.get('LOG_DATA', 0):,} event files and {counts.get('SONG_DATA', 0):,} song files "
+            "with DuckDB's JSON reader into staging_events, staging_songs and load_errors (sparkify/reader.py)"
+        ]
+
+    def copy_staging(self, batch, max_errors: int) -> None:
         """Replace the staging tables and load_errors with what the warehouse reads itself (Redshift)."""
         raise NotImplementedError(f"the {self.name} engine does not load staging by itself")

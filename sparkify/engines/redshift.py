@@ -18,6 +18,7 @@ from sparkify import rules
 from sparkify.config import is_region
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.errors import InputError, WarehouseError
+from sparkify.incremental import Batch
 
 log = logging.getLogger(__name__)
 
@@ -91,38 +92,57 @@ class RedshiftEngine(PostgresEngine):
     def table_attributes(self, table: str) -> str:
         return sql.REDSHIFT_ATTRIBUTES[table]
 
-    def copies(self, max_errors: int) -> list[tuple[str, str, str]]:
-        """(table, source, statement) for each staging table."""
-        inputs = self.config.inputs
-        common = dict(iam_role=self.config.iam_role_arn, region=inputs.region, max_errors=max_errors)
-        return [
-            (
-                "staging_events",
-                inputs.log_data,
-                copy_statement(
-                    "staging_events", inputs.log_data, json_format=inputs.log_jsonpath,
-                    columns=sql.STAGING_EVENTS_COLUMNS, **common,
-                ),
-            ),
-            (
-                "staging_songs",
-                inputs.song_data,
-                copy_statement("staging_songs", inputs.song_data, json_format="auto ignorecase", **common),
-            ),
-        ]
+    def manifest_uri(self, batch: Batch, table: str) -> str:
+        """Where this run's manifest for one staging table goes: [S3] MANIFEST_PREFIX/<run id>/<table>.manifest."""
+        return f"{self.config.inputs.manifest_prefix.rstrip('/')}/{batch.run_id}/{table}.manifest"
 
-    def copy_staging(self, max_errors: int) -> None:
-        """COPY both staging tables from S3 in one transaction; rejected rows go to load_errors.
+    def copies(self, batch: Batch, max_errors: int) -> list[tuple[str, str, str]]:
+        """(table, what it reads, statement) for each staging table with new files: COPY ... MANIFEST.
 
-        A COPY that fails on bad records leaves staging as it was and keeps
-        those records in load_errors, for the pipeline's MAX_ERRORS decision.
+        A daily run COPYs one manifest of the day's new files per table, never
+        the whole prefix (https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html).
         """
+        inputs = self.config.inputs
+        common = dict(iam_role=self.config.iam_role_arn, region=inputs.region, max_errors=max_errors, manifest=True)
+        formats = {"staging_events": (inputs.log_jsonpath, sql.STAGING_EVENTS_COLUMNS), "staging_songs": ("auto ignorecase", None)}
+        statements = []
+        for table, source in (("staging_events", "LOG_DATA"), ("staging_songs", "SONG_DATA")):
+            files = batch.files.get(source, [])
+            if not files:
+                continue
+            json_format, columns = formats[table]
+            uri = self.manifest_uri(batch, table)
+            prefix = inputs.log_data if source == "LOG_DATA" else inputs.song_data
+            statements.append((
+                table,
+                f"{prefix} ({len(files):,} new file{'s' if len(files) != 1 else ''}, manifest {uri})",
+                copy_statement(table, uri, json_format=json_format, columns=columns, **common),
+            ))
+        return statements
+
+    def staging_sql(self, batch: Batch, max_errors: int) -> list[str]:
+        arn = self.config.iam_role_arn or ""
+        return [statement.replace(arn, "<[IAM_ROLE] ARN>") for _, _, statement in self.copies(batch, max_errors)]
+
+    def copy_staging(self, batch: Batch, max_errors: int) -> None:
+        """COPY the batch's files into the staging tables in one transaction; rejected rows go to load_errors.
+
+        The manifests are written first (boto3). A COPY that fails on bad records
+        leaves staging as it was and keeps those records in load_errors, for the
+        pipeline's MAX_ERRORS decision.
+        """
+        from sparkify import aws  # boto3: only the Redshift engine writes to S3
+
+        for table, source in (("staging_events", "LOG_DATA"), ("staging_songs", "SONG_DATA")):
+            files = batch.files.get(source, [])
+            if files:
+                aws.write_manifest(self.manifest_uri(batch, table), [(file.location, file.size) for file in files])
         try:
             with self.transaction(writes=sql.LOADED_TABLES):
                 for table in sql.LOADED_TABLES:
                     self.execute(sql.delete_rows(table))
                 errors: list[tuple] = []
-                for table, source, statement in self.copies(max_errors):
+                for table, source, statement in self.copies(batch, max_errors):
                     log.info("  COPY %s from %s ...", table, source)
                     marker = self.query(LOAD_ERRORS_MARKER)[0][0]
                     try:
@@ -180,12 +200,14 @@ def copy_statement(
     json_format: str,
     max_errors: int,
     columns: tuple[str, ...] | None = None,
+    manifest: bool = False,
 ) -> str:
     """The COPY for one staging table, in one place (like Airflow's S3ToRedshiftOperator).
 
     Authorises with the cluster's IAM role, never access keys, so the statement
     carries no secret; it is still not logged (log copy_description instead).
     ``json_format`` is a jsonpaths file's s3:// URI or 'auto ignorecase'.
+    ``manifest``: ``source`` is a manifest listing the files to load.
     """
     if not source.startswith("s3://"):
         raise WarehouseError(f"COPY {table}: {source} is not an s3:// URI")
@@ -205,5 +227,6 @@ def copy_statement(
             "BLANKSASNULL EMPTYASNULL",
             "COMPUPDATE OFF STATUPDATE OFF",
             f"MAXERROR {maxerror(int(max_errors))}",
+            *(["MANIFEST"] if manifest else []),
         ]
     )
