@@ -43,7 +43,7 @@ from pathlib import Path
 
 import sql_queries as sql
 from sparkify import rules
-from sparkify.inputs import LocalFiles, shown
+from sparkify.inputs import LocalFiles, cannot_read, open_regular, read_input, shown
 from sparkify.progress import Progress
 from sparkify.quoting import identifier, literal
 
@@ -162,7 +162,7 @@ def frame_files(paths: Sequence[str], out, display: dict[str, str] | None = None
         for path in paths:
             progress.advance()
             name = display.get(path, path) if display else path
-            data = _read(path)
+            data = read_input(path, name)
             if not data.strip():
                 empty.append(name)
                 continue
@@ -183,15 +183,17 @@ def _one_line_object(data: bytes) -> str | None:
     return text
 
 
-def _blank(path: str) -> bool:
-    """An empty file, or one of blank lines only (looked at only when small)."""
-    size = os.path.getsize(path)
-    return size == 0 or (size < 65536 and not _read(path).strip())
+def _blank(path: str, name: str) -> bool:
+    """An empty file, or one of blank lines only (looked at only when small).
 
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()
+    Opens the file: one that cannot be read is named here, before DuckDB reads it.
+    """
+    try:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            return size == 0 or (size < 65536 and not fh.read().strip())
+    except OSError as exc:
+        raise cannot_read(exc, name) from None
 
 
 def _records(data: bytes):
@@ -328,7 +330,7 @@ class LocalJsonReader:
     def _load_events(self, spec: _Spec, files: LocalFiles, by_line: set[str], report: ReadReport) -> None:
         started = time.perf_counter()
         # DuckDB's reader takes each name as a glob pattern: names with * ? [ go by line
-        slow = [path for path in files.events if path in by_line or _blank(path) or _GLOB.search(path)]
+        slow = [path for path in files.events if path in by_line or _blank(path, files.name(path)) or _GLOB.search(path)]
         slow_set = set(slow)
         self._insert_fast(spec, [path for path in files.events if path not in slow_set])
         self._insert_framed(spec, slow, files, report)
@@ -353,7 +355,7 @@ class LocalJsonReader:
         with open(spliced, "w", encoding="utf-8") as out, Progress("reading song files", len(files.songs)) as progress:
             for path in files.songs:
                 progress.advance()
-                text = _one_line_object(_read(path))
+                text = _one_line_object(read_input(path, files.name(path)))
                 if text is None:
                     framed.append(path)
                     continue
