@@ -20,12 +20,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, fetch, play, run, song, write_config
+from conftest import REPO, build, fetch, play, run, song, write_config
 
 import create_tables
 import etl
 
+TS = 1541105830796
 SONG_A = song("SOAAA", "Song A", "ARA", "Artist A", 200.0)
+BIG = 17 * 1024 * 1024  # over the 16 MB a record may hold
 FIX = "make it readable by this user, or move it out of the input folder"
 
 
@@ -66,6 +68,10 @@ def etl_process(config, *args, as_user: bool = False) -> subprocess.CompletedPro
         )
     except subprocess.TimeoutExpired:
         pytest.fail("etl.py was still running after 60 s: it waits on something that never ends")
+
+
+def rejected(config) -> list[tuple]:
+    return fetch(config, "SELECT source_file, line_number, column_name, reason FROM load_errors ORDER BY 1, 2")
 
 
 def count(config, name: str) -> int:
@@ -243,3 +249,32 @@ def test_jsonpaths_that_is_not_a_file_is_a_config_error(kind, inputs, config):
     assert done.stderr.splitlines() == [
         f"error: cannot read LOG_JSONPATH file {paths}: {reason} - check [S3] LOG_JSONPATH in the config"
     ]
+
+
+# ----------------------------------------------------------------- part 3: records the reader cannot take
+
+
+def test_record_over_16_mb_at_the_end_of_a_file_is_rejected_by_line(inputs, warehouse):
+    path = inputs.events([
+        json.dumps(play("Song A", "Artist A", 200.0)) + "\n",
+        json.dumps(play("Song A", "Artist A", 200.0, ts=TS + 1, location="x" * BIG)),  # no newline after it
+    ])
+    inputs.songs([SONG_A])
+
+    assert build(warehouse, "--max-errors", "10") == 0
+    assert rejected(warehouse) == [(str(path), 2, None, "record larger than 16 MB")]
+    assert count(warehouse, "songplays") == 1
+
+
+def test_record_over_16_mb_is_rejected_even_when_no_rule_looks_at_it(inputs, warehouse):
+    # the big value is in a key no column reads: DuckDB's own reader would take the record whole
+    path = inputs.events([play("Song A", "Artist A", 200.0), play("Song A", "Artist A", 200.0, ts=TS + 1, extra="x" * BIG)])
+    [_, big_song] = inputs.songs([SONG_A, song("SOBBB", "Song B", "ARB", "Artist B", 100.0, extra="x" * BIG)])
+
+    assert build(warehouse, "--max-errors", "10") == 0
+    assert rejected(warehouse) == sorted([
+        (str(path), 2, None, "record larger than 16 MB"),
+        (str(big_song), 1, None, "record larger than 16 MB"),
+    ])
+    assert count(warehouse, "songplays") == 1
+    assert fetch(warehouse, "SELECT song_id FROM staging_songs") == [("SOAAA",)]
