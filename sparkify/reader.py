@@ -237,7 +237,7 @@ def _records(data: bytes):
         # A pretty-printed document spanning lines is one record.
         try:
             json.loads(whole)
-        except ValueError:
+        except (ValueError, RecursionError):  # not one document, or nested too deep for Python to tell
             pass
         else:
             yield 1, " ".join(whole.split("\n")).strip(), None

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, build, fetch, play, run, song, write_config
+from conftest import REPO, build, event, fetch, play, run, song, write_config
 
 import create_tables
 import etl
@@ -278,3 +278,39 @@ def test_record_over_16_mb_is_rejected_even_when_no_rule_looks_at_it(inputs, war
     ])
     assert count(warehouse, "songplays") == 1
     assert fetch(warehouse, "SELECT song_id FROM staging_songs") == [("SOAAA",)]
+
+
+def test_json_nested_100000_deep_is_a_rejected_record_and_the_rest_of_its_file_loads(inputs, warehouse):
+    deep = "[" * 100_000 + "]" * 100_000
+    path = inputs.events([
+        deep + "\n",
+        json.dumps(play("Song A", "Artist A", 200.0)) + "\n",
+        "[" * 100_000 + "\n" + "]" * 100_000 + "\n",  # one deep document over two lines
+        json.dumps(event(ts=TS + 1, deep=json.loads("[" * 500 + "]" * 500))) + "\n",  # deep but an object: valid
+    ])
+    songs = inputs.songs([SONG_A, deep, "[" * 100_000 + "\n" + "]" * 100_000])
+
+    assert build(warehouse, "--max-errors", "6") == 0
+    assert rejected(warehouse) == [
+        (str(path), 1, None, "not a JSON object"),
+        (str(path), 3, None, "malformed JSON"),
+        (str(path), 4, None, "malformed JSON"),
+        (str(songs[1]), 1, None, "not a JSON object"),
+        (str(songs[2]), 1, None, "malformed JSON"),
+        (str(songs[2]), 2, None, "malformed JSON"),
+    ]
+    assert count(warehouse, "staging_events") == 2
+    assert fetch(warehouse, "SELECT song_id FROM staging_songs") == [("SOAAA",)]
+
+
+def test_jsonpaths_file_nested_too_deep_is_a_config_error(inputs, config, capsys):
+    inputs.events([play("Song A", "Artist A", 200.0)])
+    inputs.songs([SONG_A])
+    paths = inputs.root / "paths.json"
+    paths.write_text("[" * 100_000 + "]" * 100_000)
+    config.write_text(config.read_text() + "LOG_JSONPATH = input/paths.json\n")
+
+    code, out, err = run_etl(config, capsys)
+
+    assert code == 1
+    assert err.splitlines() == [f'error: LOG_JSONPATH file {paths} is not a jsonpaths file ({{"jsonpaths": [...]}})']
