@@ -12,6 +12,7 @@ the kernel refuses the read exactly as it would for any other user.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -314,3 +315,48 @@ def test_jsonpaths_file_nested_too_deep_is_a_config_error(inputs, config, capsys
 
     assert code == 1
     assert err.splitlines() == [f'error: LOG_JSONPATH file {paths} is not a jsonpaths file ({{"jsonpaths": [...]}})']
+
+
+def test_nul_character_in_a_text_field_loads_on_every_engine(inputs, warehouse, engine_name):
+    inputs.events([play("Song A", "Artist A", 200.0, firstName="A\u0000da", userId="7")])
+    inputs.songs([song("SOAAA", "Song A", "ARA", "Artist A", 200.0, artist_location="Lon\u0000don")])
+
+    assert build(warehouse) == 0
+    # PostgreSQL text cannot hold NUL: it is removed on the way there; DuckDB keeps it
+    kept = "" if engine_name == "postgres" else "\u0000"
+    assert fetch(warehouse, "SELECT user_id, first_name FROM users") == [(7, f"A{kept}da")]
+    assert fetch(warehouse, "SELECT location FROM artists") == [(f"Lon{kept}don",)]
+
+
+def test_gzip_file_named_json_is_rejected_line_by_line_on_every_engine(inputs, warehouse, engine_name):
+    records = "".join(json.dumps(play("Song A", "Artist A", 200.0, ts=TS + n)) + "\n" for n in range(200))
+    data = gzip.compress(records.encode(), mtime=0)
+    path = inputs.events([json.dumps(play("Song A", "Artist A", 200.0)) + "\n"])
+    gz = inputs.events([data], name="2018-11-02-events.json")
+    inputs.songs([SONG_A])
+
+    lines = [number for number, raw in enumerate(data.split(b"\n"), 1) if raw.strip()]
+    assert build(warehouse, "--max-errors", str(len(lines))) == 0
+
+    errors = rejected(warehouse)
+    assert [(file, line) for file, line, _, _ in errors] == [(str(gz), number) for number in lines]
+    assert {reason for _, _, _, reason in errors} <= {"invalid UTF-8", "malformed JSON", "not a JSON object"}
+    if engine_name == "postgres":  # PostgreSQL text cannot hold NUL: removed on the way there
+        assert not any("\x00" in text for (text,) in fetch(warehouse, "SELECT raw_line FROM load_errors"))
+    assert count(warehouse, "songplays") == 1
+    assert str(path) not in {file for file, _, _, _ in errors}
+
+
+def test_invalid_utf8_with_nul_bytes_in_one_line_is_invalid_utf8_on_every_engine(inputs, warehouse, engine_name):
+    bad = b'{"ts": 1541105830797, "userId": "11", "firstName": "Ren\xe9\x00\x00"}\n'
+    nul_only = b'{"ts": 1541105830798, "userId": "12", "firstName": "A\x00da"}\n'  # a raw NUL is not valid JSON text
+    path = inputs.events([json.dumps(play("Song A", "Artist A", 200.0)) + "\n", bad, nul_only])
+    inputs.songs([SONG_A])
+
+    assert build(warehouse, "--max-errors", "2") == 0
+    assert rejected(warehouse) == [(str(path), 2, None, "invalid UTF-8"), (str(path), 3, None, "malformed JSON")]
+    raw = [text for (text,) in fetch(warehouse, "SELECT raw_line FROM load_errors ORDER BY line_number")]
+    if engine_name == "postgres":
+        assert not any("\x00" in text for text in raw)
+    assert raw[0].replace("\x00", "").startswith('{"ts": 1541105830797, "userId": "11", "firstName": "Ren')
+    assert count(warehouse, "staging_events") == 1
