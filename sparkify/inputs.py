@@ -8,12 +8,16 @@ current folder, or by its s3:// URI.
 
 from __future__ import annotations
 
+import errno
+import heapq
 import json
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import sql_queries as sql
 from sparkify.config import Inputs, is_s3
@@ -49,7 +53,7 @@ def shown(path: str) -> str:
 
 
 def json_files(location: str, what: str) -> list[str]:
-    """The *.json files under a local folder (or the file itself), sorted.
+    """The regular *.json files under a local folder (or the file itself), sorted, each once.
 
     Paths stay strings: with tens of thousands of song files, Path objects
     alone would cost more than reading the files.
@@ -59,21 +63,130 @@ def json_files(location: str, what: str) -> list[str]:
         return [str(root)]
     if not root.is_dir():
         raise InputError(f"{what} folder {root} not found - check [S3] {what} in the config")
-    found: list[str] = []
-    _scan(str(root), found)
-    found.sort()
+    found = _scan(str(root))
     if not found:
         raise InputError(f"{what} folder {root} has no .json files - check [S3] {what} in the config")
     return found
 
 
-def _scan(folder: str, found: list[str]) -> None:
-    with os.scandir(folder) as entries:
+def _scan(root: str) -> list[str]:
+    """Every regular *.json file under root, each file read once whatever links lead to it.
+
+    A linked folder is followed once, by its identity (device, inode): a link
+    loop, two links to one folder or a link to an ancestor add nothing twice.
+    The folders themselves are walked first, then the links in name order, so
+    a file is named by its own path when it has one. A broken link or a FIFO,
+    socket or device named *.json is skipped with a warning (it holds no
+    records, and opening a FIFO would wait forever); a folder named *.json is
+    a folder.
+    """
+    seen_folders: set[tuple[int, int]] = set()
+    found: dict[str, tuple[int, int]] = {}  # path -> (device, inode)
+    folders = [root]
+    links: list[str] = []  # linked folders, followed after the real ones, in name order
+    while folders or links:
+        folder = folders.pop() if folders else heapq.heappop(links)
+        try:
+            info = os.stat(folder)
+            identity = (info.st_dev, info.st_ino)
+            if identity in seen_folders:
+                log.info("  %s: already read by another path, skipped", shown(folder))
+                continue
+            seen_folders.add(identity)
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            raise cannot_read(exc, folder, "folder ") from None
         for entry in entries:
-            if entry.is_dir():
-                _scan(entry.path, found)
+            if entry.is_symlink():
+                try:
+                    target = entry.stat()
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                        raise cannot_read(exc, entry.path) from None
+                    if entry.name.endswith(".json"):
+                        log.warning("warning: %s is a broken symbolic link: skipped", shown(entry.path))
+                    continue
+                if stat.S_ISDIR(target.st_mode):
+                    heapq.heappush(links, entry.path)
+                elif entry.name.endswith(".json"):
+                    _add(found, entry.path, target)
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
             elif entry.name.endswith(".json"):
-                found.append(entry.path)
+                try:
+                    _add(found, entry.path, entry.stat(follow_symlinks=False))
+                except OSError as exc:
+                    raise cannot_read(exc, entry.path) from None
+    paths = sorted(found)
+    if len(set(found.values())) == len(paths):
+        return paths
+    seen_files: set[tuple[int, int]] = set()
+    once = []
+    for path in paths:  # a file with several names (links) is read once, by its first name
+        if found[path] not in seen_files:
+            seen_files.add(found[path])
+            once.append(path)
+    return once
+
+
+def _add(found: dict[str, tuple[int, int]], path: str, info: os.stat_result) -> None:
+    """Add a regular file with its identity; name any other kind in a warning."""
+    if stat.S_ISREG(info.st_mode):
+        found[path] = (info.st_dev, info.st_ino)
+    else:
+        log.warning("warning: %s is not a regular file (%s): skipped", shown(path), _kind(info.st_mode))
+
+
+_READ_FIX = "make it readable by this user, or move it out of the input folder"
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a file"
+
+
+def open_regular(path: str) -> BinaryIO:
+    """A regular file, open for reading; never one that is not (a read from a FIFO could wait forever).
+
+    Raises OSError, with a strerror saying why, for any file that cannot be read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # O_NONBLOCK: a FIFO opens at once
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_kind(mode)})", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, "rb")
+
+
+def read_bytes(path: str) -> bytes:
+    with open_regular(path) as fh:
+        return fh.read()
+
+
+def cannot_read(exc: OSError, name: str, what: str = "") -> InputError:
+    """The error for an input file or folder that cannot be read."""
+    return InputError(f"cannot read {what}{shown(name)}: {_why(exc)} - {_READ_FIX}")
+
+
+def read_input(path: str, name: str | None = None) -> bytes:
+    """An input file's bytes, or InputError naming it (``name``: how to call it, e.g. its s3:// URI)."""
+    try:
+        return read_bytes(path)
+    except OSError as exc:
+        raise cannot_read(exc, name or path) from None
 
 
 def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
@@ -86,11 +199,15 @@ def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
         return sql.EVENT_JSON_KEYS
     path = Path(jsonpaths_file)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_bytes(str(path)).decode("utf-8"))
         paths = document["jsonpaths"]
     except FileNotFoundError:
         raise ConfigError(f"LOG_JSONPATH file {path} not found - check [S3] LOG_JSONPATH in the config") from None
-    except (ValueError, KeyError, TypeError):
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read LOG_JSONPATH file {path}: {_why(exc)} - check [S3] LOG_JSONPATH in the config"
+        ) from None
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise ConfigError(f'LOG_JSONPATH file {path} is not a jsonpaths file ({{"jsonpaths": [...]}})') from None
     if not isinstance(paths, list) or len(paths) != len(sql.STAGING_EVENTS_COLUMNS):
         count = len(paths) if isinstance(paths, list) else 0

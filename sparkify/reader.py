@@ -43,14 +43,14 @@ from pathlib import Path
 
 import sql_queries as sql
 from sparkify import rules
-from sparkify.inputs import LocalFiles, shown
+from sparkify.inputs import LocalFiles, cannot_read, open_regular, read_input, shown
 from sparkify.progress import Progress
 from sparkify.quoting import identifier, literal
 
 log = logging.getLogger(__name__)
 
-# DuckDB names the file it cannot parse: ... in file "PATH", ...
-_DUCKDB_BAD_FILE = re.compile(r'file "(.+?)"(?:,| at| in|\)|$)')
+# DuckDB names the file it cannot parse: ... in file "PATH", ... / ... reading file "PATH" (>N bytes)
+_DUCKDB_BAD_FILE = re.compile(r'file "(.+?)"(?:,| at| in| \(|\)|$)')
 _FAST_PATH_RETRIES = 8
 _GLOB = re.compile(r"[*?\[{]")
 # load_errors.raw_line is VARCHAR(65535) bytes: 16,000 characters always fit
@@ -162,7 +162,7 @@ def frame_files(paths: Sequence[str], out, display: dict[str, str] | None = None
         for path in paths:
             progress.advance()
             name = display.get(path, path) if display else path
-            data = _read(path)
+            data = read_input(path, name)
             if not data.strip():
                 empty.append(name)
                 continue
@@ -183,15 +183,42 @@ def _one_line_object(data: bytes) -> str | None:
     return text
 
 
-def _blank(path: str) -> bool:
-    """An empty file, or one of blank lines only (looked at only when small)."""
-    size = os.path.getsize(path)
-    return size == 0 or (size < 65536 and not _read(path).strip())
+def _needs_line_by_line(path: str, name: str) -> bool:
+    """Whether an event file goes line by line without trying DuckDB's reader first.
+
+    Yes when it is empty or blank (looked at only when small), or holds a line
+    larger than a record may be (looked for only in files larger than that:
+    DuckDB's reader would sometimes take such a record, sometimes fail the file).
+    Opens the file: one that cannot be read is named here, before DuckDB reads it.
+    """
+    try:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < 65536:
+                return not fh.read().strip()
+            return size > MAX_RECORD_BYTES and _has_line_longer_than(fh, MAX_RECORD_BYTES)
+    except OSError as exc:
+        raise cannot_read(exc, name) from None
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()
+def _has_line_longer_than(fh, limit: int) -> bool:
+    """Whether a file has a line of more than ``limit`` bytes (as _records counts them), read in chunks of ``limit``.
+
+    A line inside one chunk is shorter than a chunk, so only the lines that
+    cross a chunk boundary are measured: two searches per chunk, none per line.
+    """
+    last = -1  # offset of the last newline seen
+    offset = 0
+    while chunk := fh.read(limit):
+        if offset == 0 and chunk.startswith(codecs.BOM_UTF8):
+            last = len(codecs.BOM_UTF8) - 1  # _records does not count a byte order mark
+        newline = chunk.find(b"\n")
+        if offset + (len(chunk) if newline < 0 else newline) - last - 1 > limit:
+            return True
+        if newline >= 0:
+            last = offset + chunk.rfind(b"\n")
+        offset += len(chunk)
+    return offset - last - 1 > limit
 
 
 def _records(data: bytes):
@@ -210,7 +237,7 @@ def _records(data: bytes):
         # A pretty-printed document spanning lines is one record.
         try:
             json.loads(whole)
-        except ValueError:
+        except (ValueError, RecursionError):  # not one document, or nested too deep for Python to tell
             pass
         else:
             yield 1, " ".join(whole.split("\n")).strip(), None
@@ -328,7 +355,7 @@ class LocalJsonReader:
     def _load_events(self, spec: _Spec, files: LocalFiles, by_line: set[str], report: ReadReport) -> None:
         started = time.perf_counter()
         # DuckDB's reader takes each name as a glob pattern: names with * ? [ go by line
-        slow = [path for path in files.events if path in by_line or _blank(path) or _GLOB.search(path)]
+        slow = [path for path in files.events if path in by_line or _needs_line_by_line(path, files.name(path)) or _GLOB.search(path)]
         slow_set = set(slow)
         self._insert_fast(spec, [path for path in files.events if path not in slow_set])
         self._insert_framed(spec, slow, files, report)
@@ -353,7 +380,9 @@ class LocalJsonReader:
         with open(spliced, "w", encoding="utf-8") as out, Progress("reading song files", len(files.songs)) as progress:
             for path in files.songs:
                 progress.advance()
-                text = _one_line_object(_read(path))
+                data = read_input(path, files.name(path))
+                # a record too large to read is named by the framed path; DuckDB might take it
+                text = _one_line_object(data) if len(data) <= MAX_RECORD_BYTES else None
                 if text is None:
                     framed.append(path)
                     continue
