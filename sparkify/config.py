@@ -5,7 +5,8 @@ Resolution, the same for every script, the notebook and the dashboard:
 ``<project>/dwh.cfg`` > built-in defaults (embedded DuckDB on the bundled
 sample data). Relative paths in a file resolve against that file's folder.
 
-Secrets never come from the file: the database password is ``DWH_DB_PASSWORD``
+Secrets never come from the file, and a key that would hold one (a password,
+a secret, AWS keys) is refused: the database password is ``DWH_DB_PASSWORD``
 from the environment, or from a ``.env`` file beside the config file or in the
 current directory (python-dotenv; the environment wins).
 """
@@ -111,7 +112,39 @@ def read_file(path: Path) -> configparser.ConfigParser:
     except (configparser.Error, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"{path}: cannot parse: {first}") from None
+    refuse_secrets(parser, path.name)
     return parser
+
+
+# Keys that hold a secret, in any section (the classic Udacity dwh.cfg has [AWS] KEY and SECRET).
+_AWS_SECRET_KEYS = frozenset(
+    {"KEY", "SECRET", "ACCESS_KEY", "SECRET_KEY", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN"}
+)
+
+
+def _secret_fix(key: str) -> str | None:
+    """Where the secret a key names belongs instead, or None when the key holds no secret."""
+    name = key.upper()
+    if name.removeprefix("AWS_") in _AWS_SECRET_KEYS:
+        return (
+            "AWS credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or in .env "
+            "beside the config (git-ignored), or from a profile in ~/.aws"
+        )
+    if "PASSWORD" in name or "PASSWD" in name:
+        return f"put {PASSWORD_ENV_VAR} in the environment or in .env beside the config (git-ignored)"
+    if "SECRET" in name:
+        return "dwh.cfg holds no secrets; keep it in the environment or in .env beside the config (git-ignored)"
+    return None
+
+
+def refuse_secrets(parser: configparser.ConfigParser, name: str) -> None:
+    """A key that holds a secret is refused, empty or not, naming the file, section and key, never the value."""
+    keyed = [("DEFAULT", key) for key in parser.defaults()]
+    keyed += [(section, key) for section in parser.sections() for key in parser[section] if key not in parser.defaults()]
+    for section, key in keyed:
+        fix = _secret_fix(key)
+        if fix:
+            raise ConfigError(f"{name}: [{section}] {key} is a secret - remove it from the file; {fix}")
 
 
 def is_region(value: str) -> bool:

@@ -309,3 +309,53 @@ def test_describe_and_repr_never_show_the_password(tmp_path, monkeypatch):
     assert config.describe() == "engine postgres, sparkify_admin@db.example.com:5432/sparkify (dwh.cfg)"
     for text in (config.describe(), repr(config), str(config), repr(config.connection), f"{config}"):
         assert SECRET not in text
+
+
+# ----------------------------------------------------------------- no secrets in the file
+
+PASSWORD_FIX = "put DWH_DB_PASSWORD in the environment or in .env beside the config (git-ignored)"
+AWS_FIX = (
+    "AWS credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or in .env "
+    "beside the config (git-ignored), or from a profile in ~/.aws"
+)
+SECRET_KEYS = {
+    "[CLUSTER] DB_PASSWORD": ("CLUSTER", "DB_PASSWORD", PASSWORD_FIX),
+    "[CLUSTER] DWH_DB_PASSWORD": ("CLUSTER", "DWH_DB_PASSWORD", PASSWORD_FIX),
+    "[DWH] PASSWORD": ("DWH", "PASSWORD", PASSWORD_FIX),
+    "[CLUSTER] db_password": ("CLUSTER", "db_password", PASSWORD_FIX),
+    "[AWS] KEY": ("AWS", "KEY", AWS_FIX),
+    "[AWS] SECRET": ("AWS", "SECRET", AWS_FIX),
+    "[AWS] AWS_ACCESS_KEY_ID": ("AWS", "AWS_ACCESS_KEY_ID", AWS_FIX),
+    "[AWS] AWS_SECRET_ACCESS_KEY": ("AWS", "AWS_SECRET_ACCESS_KEY", AWS_FIX),
+    "[S3] CLIENT_SECRET": ("S3", "CLIENT_SECRET",
+                           "dwh.cfg holds no secrets; keep it in the environment or in .env beside the config (git-ignored)"),
+    "[DEFAULT] PASSWORD": ("DEFAULT", "PASSWORD", PASSWORD_FIX),
+}
+
+
+@pytest.mark.parametrize("sections", [DUCKDB, POSTGRES, REDSHIFT], ids=["duckdb", "postgres", "redshift"])
+@pytest.mark.parametrize("case", list(SECRET_KEYS))
+def test_secret_in_the_config_file_is_refused_and_not_shown(case, sections, tmp_path, capsys):
+    section, key, fix = SECRET_KEYS[case]
+    copy = {name: dict(keys) for name, keys in sections.items()}
+    copy.setdefault(section, {})[key] = SECRET
+    path = write_config(tmp_path / "dwh.cfg", copy)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == f"error: dwh.cfg: [{section}] {key} is a secret - remove it from the file; {fix}\n"
+    assert SECRET not in out + err
+
+
+def test_empty_password_key_is_refused_too(tmp_path):
+    # "DB_PASSWORD =" invites filling it in; the fix is the same: the password lives elsewhere
+    path = write_config(tmp_path / "dwh.cfg", with_values(POSTGRES, "CLUSTER", DB_PASSWORD=""))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"dwh.cfg: [CLUSTER] DB_PASSWORD is a secret - remove it from the file; {PASSWORD_FIX}"
+
+
+@pytest.mark.parametrize("key", ["DB_USER", "IAM_ROLE_NAME", "ARN", "LOG_JSONPATH", "ALLOWED_CIDR", "NODE_TYPE"])
+def test_ordinary_keys_are_not_taken_for_secrets(key):
+    from sparkify.config import _secret_fix
+
+    assert _secret_fix(key) is None

@@ -545,3 +545,30 @@ def test_wait_minutes_must_be_positive(aws, tmp_path, capsys, script, value):
         f": error: argument --wait-minutes: {value} is not a positive number of minutes"
     )
     assert aws.nothing_exists()
+
+
+# ------------------------------------------------------------------ no secrets in dwh.cfg
+
+
+@pytest.mark.parametrize("script", ["setup_cluster", "clean_redshift"])
+@pytest.mark.parametrize(
+    "extra,named,fix",
+    [
+        ("[AWS]\nKEY = AKIAEXAMPLEKEYVALUE1\nSECRET = wJalrXUtnFEMI-example-secret\n", "[AWS] KEY",
+         "AWS credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or in .env "
+         "beside the config (git-ignored), or from a profile in ~/.aws"),
+        ("[CLUSTER]\nDB_PASSWORD = wJalrXUtnFEMI-example-secret\n", "[CLUSTER] DB_PASSWORD",
+         "put DWH_DB_PASSWORD in the environment or in .env beside the config (git-ignored)"),
+    ],
+    ids=["aws-keys", "db-password"],
+)
+def test_secret_in_dwh_cfg_is_refused_before_any_aws_call(aws, tmp_path, capsys, script, extra, named, fix):
+    config = tmp_path / "dwh.cfg"
+    # the secret goes at the top of its section, [CLUSTER]'s or a new one
+    text = config_text()
+    section = extra.split("\n", 1)[0] + "\n"
+    config.write_text(text.replace(section, extra, 1) if section in text else text + "\n" + extra, encoding="utf-8")
+    result = invoke(capsys, __import__(script), "--config", config, "--yes")
+    assert (result.code, result.err) == (1, f"error: dwh.cfg: {named} is a secret - remove it from the file; {fix}\n")
+    assert "wJalrXUtnFEMI" not in result.out + result.err and "AKIA" not in result.out + result.err
+    assert aws.nothing_exists()
