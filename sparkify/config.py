@@ -14,8 +14,10 @@ current directory (python-dotenv; the environment wins).
 from __future__ import annotations
 
 import configparser
+import io
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,11 +200,47 @@ def env_file(config_path: Path) -> Path:
     return config_path.resolve().parent / ".env"
 
 
+def read_env_file(path: Path, where: str) -> str | None:
+    """The text of a .env, or None when there is none (or it is not a file: python-dotenv skips those too).
+
+    Refused, the way ssh refuses a private key another user could have written:
+    a symbolic link, a file owned by another user, or one that group or others
+    may write. The checks are made on the open file, so it cannot be swapped
+    in between. ``where`` says which .env it is ("beside dwh.cfg").
+    """
+    label = f".env {where} ({path})"
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        raise ConfigError(f"{label} is a symbolic link - replace it with a regular file of your own (chmod 600)")
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {label}: {exc.strerror} - check its permissions") from None
+    with open(fd, encoding="utf-8") as fh:
+        if os.name == "posix":  # owners and mode bits mean nothing on Windows
+            info = os.fstat(fd)
+            if info.st_uid != os.getuid():
+                raise ConfigError(
+                    f"{label} is owned by uid {info.st_uid}, not you (uid {os.getuid()}) - "
+                    f"recreate it as your own file, then run chmod 600 {path}"
+                )
+            if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                raise ConfigError(f"{label} is writable by other users - run chmod 600 {path}")
+        return fh.read()
+
+
 def load_env(config_path: Path | None) -> None:
     """Load .env beside the config file (if any), then ./.env; a variable already set wins (python-dotenv)."""
-    if config_path is not None:
-        load_dotenv(env_file(config_path), override=False)
-    load_dotenv(Path.cwd() / ".env", override=False)
+    found = [(env_file(config_path), f"beside {config_path.name}")] if config_path is not None else []
+    for path, where in found + [(Path.cwd() / ".env", "in the current folder")]:
+        text = read_env_file(path, where)
+        if text is not None:
+            load_dotenv(stream=io.StringIO(text), override=False)
 
 
 def find_config(explicit: str | os.PathLike | None = None) -> Path | None:

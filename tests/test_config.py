@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import REPO, run, write_config
 
@@ -359,3 +361,67 @@ def test_ordinary_keys_are_not_taken_for_secrets(key):
     from sparkify.config import _secret_fix
 
     assert _secret_fix(key) is None
+
+
+# ----------------------------------------------------------------- a .env another user could have written
+
+NOT_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+
+
+def dotenv(folder, mode: int = 0o600):
+    env = folder / ".env"
+    env.write_text(f"DWH_DB_PASSWORD={SECRET}\n", encoding="utf-8")
+    env.chmod(mode)
+    return env
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620, 0o602, 0o660], ids=oct)
+def test_dotenv_writable_by_other_users_is_refused(mode, tmp_path, capsys):
+    env = dotenv(tmp_path, mode)
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == f"error: .env beside dwh.cfg ({env}) is writable by other users - run chmod 600 {env}\n"
+    assert SECRET not in out + err and "DWH_DB_PASSWORD" not in os.environ
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o644], ids=oct)
+def test_dotenv_only_its_owner_may_write_is_read(mode, tmp_path):
+    dotenv(tmp_path, mode)
+    assert load_config(write_config(tmp_path / "dwh.cfg", POSTGRES)).connection.password == SECRET
+
+
+def test_dotenv_that_is_a_symbolic_link_is_refused(tmp_path, capsys):
+    (tmp_path / "elsewhere").mkdir()
+    target = dotenv(tmp_path / "elsewhere")
+    env = tmp_path / ".env"
+    env.symlink_to(target)
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == (
+        f"error: .env beside dwh.cfg ({env}) is a symbolic link - replace it with a regular file of your own (chmod 600)\n"
+    )
+    assert SECRET not in out + err and "DWH_DB_PASSWORD" not in os.environ
+
+
+@NOT_ROOT
+def test_dotenv_owned_by_another_user_is_refused(tmp_path, capsys):
+    env = dotenv(tmp_path)
+    os.chown(env, 65534, 65534)
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == (
+        f"error: .env beside dwh.cfg ({env}) is owned by uid 65534, not you (uid 0) - "
+        f"recreate it as your own file, then run chmod 600 {env}\n"
+    )
+    assert "DWH_DB_PASSWORD" not in os.environ
+
+
+def test_dotenv_in_the_current_folder_is_checked_too(tmp_path, clean_environment, capsys):
+    env = dotenv(clean_environment, 0o666)
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == f"error: .env in the current folder ({env}) is writable by other users - run chmod 600 {env}\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 
@@ -571,4 +572,37 @@ def test_secret_in_dwh_cfg_is_refused_before_any_aws_call(aws, tmp_path, capsys,
     result = invoke(capsys, __import__(script), "--config", config, "--yes")
     assert (result.code, result.err) == (1, f"error: dwh.cfg: {named} is a secret - remove it from the file; {fix}\n")
     assert "wJalrXUtnFEMI" not in result.out + result.err and "AKIA" not in result.out + result.err
+    assert aws.nothing_exists()
+
+
+# ------------------------------------------------------------------ a .env another user could have written
+
+
+def unsafe_env(kind: str, folder) -> tuple:
+    """A .env beside dwh.cfg that must not be trusted; returns (the file read through it, the error's tail)."""
+    env = folder / ".env"
+    if kind == "symlink":
+        target = folder / "elsewhere.env"
+        target.write_text("# someone else's file\n")
+        env.symlink_to(target)
+        return target, "is a symbolic link - replace it with a regular file of your own (chmod 600)"
+    env.write_text("# mine\n")
+    if kind == "writable":
+        env.chmod(0o666)
+        return env, f"is writable by other users - run chmod 600 {env}"
+    os.chown(env, 65534, 65534)
+    return env, f"is owned by uid 65534, not you (uid 0) - recreate it as your own file, then run chmod 600 {env}"
+
+
+@pytest.mark.parametrize("script", ["setup_cluster", "clean_redshift"])
+@pytest.mark.parametrize("kind", ["symlink", "writable", "other-owner"])
+def test_unsafe_env_file_is_refused_before_anything_is_read_or_written(aws, tmp_path, capsys, monkeypatch, script, kind):
+    if kind == "other-owner" and os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    monkeypatch.delenv(PASSWORD_ENV_VAR)  # setup would generate one and write it into .env
+    config = write_cfg(tmp_path)
+    target, tail = unsafe_env(kind, tmp_path)
+    result = invoke(capsys, __import__(script), "--config", config, "--yes")
+    assert (result.code, result.err) == (1, f"error: .env beside dwh.cfg ({tmp_path / '.env'}) {tail}\n")
+    assert target.read_text() == ("# someone else's file\n" if kind == "symlink" else "# mine\n")
     assert aws.nothing_exists()

@@ -294,7 +294,7 @@ def _plan_cluster(plan: Plan, redshift, s: _Setup, ledger: Ledger) -> None:
 
             def generate() -> None:
                 s.password = settings.generate_password()
-                files.save_password(env_path, s.password)
+                files.save_password(env_path, s.password, f"beside {s.config_path.name}")
                 log.info("saved a new master password to %s (mode 0600); it is not shown here", env_path)
 
             plan.add("generate", f"a master password and save it to {env_path} as {PASSWORD_ENV_VAR}", generate)
