@@ -20,6 +20,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from dotenv import load_dotenv
 
@@ -195,6 +196,40 @@ class ConfigReader:
         return value
 
 
+def check_jsonpaths_outside_data(r: ConfigReader, log_data: str, song_data: str, log_jsonpath: str) -> None:
+    """Refuse a jsonpaths file that a COPY of LOG_DATA or SONG_DATA would load as data.
+
+    "The object path you provide is treated like a prefix, and any matching
+    objects are loaded" (COPY from Amazon S3,
+    https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html):
+    s3://b/log_data also reads s3://b/log_data/paths.json and s3://b/log_data_paths.json.
+    """
+
+    def parts(uri: str) -> tuple[str, str]:
+        parsed = urlparse(uri)
+        return parsed.netloc, parsed.path.lstrip("/")
+
+    data = {"LOG_DATA": parts(log_data), "SONG_DATA": parts(song_data)}
+
+    def under(uri: str) -> str | None:
+        bucket, key = parts(uri)
+        return next((name for name, (b, prefix) in data.items() if b == bucket and key.startswith(prefix)), None)
+
+    prefix_key = under(log_jsonpath)
+    if prefix_key is None:
+        return
+    bucket, key = parts(log_jsonpath)
+    name = key.rsplit("/", 1)[-1] or "log_json_path.json"
+    candidates = (f"s3://{bucket}/{name}", f"s3://{bucket}/jsonpaths/{name}")
+    outside = next((uri for uri in candidates if under(uri) is None), None)
+    raise ConfigError(
+        f"{r.name}: [S3] LOG_JSONPATH = {log_jsonpath} is under [S3] {prefix_key} = "
+        f"{log_data if prefix_key == 'LOG_DATA' else song_data}, and COPY loads every object whose key begins "
+        f"with that prefix as data - move the jsonpaths file outside it, e.g. to "
+        f"{outside or 'another bucket'}"
+    )
+
+
 def env_file(config_path: Path) -> Path:
     """The .env beside a config file: where secrets are read from and the generated password goes."""
     return config_path.resolve().parent / ".env"
@@ -314,6 +349,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         for key in ("LOG_DATA", "SONG_DATA", "LOG_JSONPATH"):
             if not is_s3(getattr(inputs, key.lower())):
                 raise ConfigError(f"{r.name}: [S3] {key} must be an s3:// URI for engine redshift (COPY reads from S3)")
+        check_jsonpaths_outside_data(r, inputs.log_data, inputs.song_data, inputs.log_jsonpath)
 
     duckdb_path = Path(r.get("DWH", "DUCKDB_PATH", DEFAULTS["DWH"]["DUCKDB_PATH"])).expanduser()
     memory_limit = r.get("DWH", "DUCKDB_MEMORY_LIMIT", DEFAULTS["DWH"]["DUCKDB_MEMORY_LIMIT"])

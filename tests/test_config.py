@@ -425,3 +425,50 @@ def test_dotenv_in_the_current_folder_is_checked_too(tmp_path, clean_environment
     code, out, err = run_script(etl, capsys, "--config", path)
     assert code == 1
     assert err == f"error: .env in the current folder ({env}) is writable by other users - run chmod 600 {env}\n"
+
+
+# ----------------------------------------------------------------- the jsonpaths file is not data
+
+JSONPATHS_UNDER_DATA = {
+    "in the log_data folder": (
+        {"LOG_JSONPATH": "s3://udacity-dend/log_data/paths.json"},
+        "s3://udacity-dend/log_data/paths.json", "LOG_DATA", "s3://udacity-dend/log_data", "s3://udacity-dend/paths.json"),
+    "beginning with log_data": (
+        {"LOG_JSONPATH": "s3://udacity-dend/log_data_paths.json"},
+        "s3://udacity-dend/log_data_paths.json", "LOG_DATA", "s3://udacity-dend/log_data",
+        "s3://udacity-dend/jsonpaths/log_data_paths.json"),
+    "a short LOG_DATA prefix": (
+        {"LOG_DATA": "s3://udacity-dend/log"},
+        "s3://udacity-dend/log_json_path.json", "LOG_DATA", "s3://udacity-dend/log",
+        "s3://udacity-dend/jsonpaths/log_json_path.json"),
+    "in the song_data folder": (
+        {"LOG_JSONPATH": "s3://udacity-dend/song_data/log_json_path.json"},
+        "s3://udacity-dend/song_data/log_json_path.json", "SONG_DATA", "s3://udacity-dend/song_data",
+        "s3://udacity-dend/log_json_path.json"),
+}
+
+
+@pytest.mark.parametrize("case", list(JSONPATHS_UNDER_DATA))
+def test_redshift_refuses_a_jsonpaths_file_copy_would_load_as_data(case, tmp_path, capsys):
+    values, jsonpath, key, prefix, outside = JSONPATHS_UNDER_DATA[case]
+    path = write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "S3", **values))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == (
+        f"error: dwh.cfg: [S3] LOG_JSONPATH = {jsonpath} is under [S3] {key} = {prefix}, and COPY loads every object "
+        f"whose key begins with that prefix as data - move the jsonpaths file outside it, e.g. to {outside}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"LOG_DATA": "s3://udacity-dend/log_data/", "LOG_JSONPATH": "s3://udacity-dend/log_data_paths.json"},
+        {"LOG_JSONPATH": "s3://other-bucket/log_data/paths.json"},
+        {"LOG_JSONPATH": "s3://udacity-dend/jsonpaths/log_json_path.json"},
+    ],
+    ids=["folder-prefix", "other-bucket", "own-folder"],
+)
+def test_redshift_accepts_a_jsonpaths_file_outside_the_data_prefixes(values, tmp_path):
+    config = load_config(write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "S3", **values)))
+    assert config.inputs.log_jsonpath == values["LOG_JSONPATH"]

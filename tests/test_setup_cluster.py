@@ -606,3 +606,15 @@ def test_unsafe_env_file_is_refused_before_anything_is_read_or_written(aws, tmp_
     assert (result.code, result.err) == (1, f"error: .env beside dwh.cfg ({tmp_path / '.env'}) {tail}\n")
     assert target.read_text() == ("# someone else's file\n" if kind == "symlink" else "# mine\n")
     assert aws.nothing_exists()
+
+
+def test_jsonpaths_file_under_the_log_data_prefix_is_refused_before_any_aws_call(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path, LOG_JSONPATH=f"s3://{BUCKET}/log_data/log_json_path.json")
+    result = setup(capsys, config, "--yes", "--upload-data", sample_folder(tmp_path / "sample"))
+    assert (result.code, result.err) == (
+        1,
+        f"error: dwh.cfg: [S3] LOG_JSONPATH = s3://{BUCKET}/log_data/log_json_path.json is under [S3] LOG_DATA = "
+        f"s3://{BUCKET}/log_data, and COPY loads every object whose key begins with that prefix as data - move the "
+        f"jsonpaths file outside it, e.g. to s3://{BUCKET}/log_json_path.json\n",
+    )
+    assert aws.nothing_exists()
