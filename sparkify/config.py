@@ -33,6 +33,8 @@ CONFIG_ENV_VAR = "DWH_CONFIG"
 PASSWORD_ENV_VAR = "DWH_DB_PASSWORD"
 
 ENGINES = ("duckdb", "postgres", "redshift")
+# [CLUSTER] SSLMODE: libpq's modes that encrypt; the verify- ones also check the server's certificate.
+SSLMODES = ("verify-full", "verify-ca", "require")
 # An AWS region code (us-west-2, ap-southeast-1, us-gov-west-1), anchored at both
 # ends so that .match() and .fullmatch() agree and nothing can follow it.
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
@@ -64,6 +66,7 @@ class Connection:
     db_name: str
     user: str
     password: str | None = field(default=None, repr=False)
+    sslmode: str | None = None  # [CLUSTER] SSLMODE; None: the engine's default
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
             db_name=r.required("CLUSTER", "DB_NAME"),
             user=r.required("CLUSTER", "DB_USER"),
             password=os.environ.get(PASSWORD_ENV_VAR) or None,
+            sslmode=_sslmode(r),
         )
     if engine == "redshift":
         iam_role_arn = r.required("IAM_ROLE", "ARN")
@@ -365,3 +369,10 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         iam_role_arn=iam_role_arn,
         source=path.resolve() if path else None,
     )
+
+
+def _sslmode(r: ConfigReader) -> str | None:
+    value = r.get("CLUSTER", "SSLMODE")
+    if value is not None and value.lower() not in SSLMODES:
+        raise r.fail("CLUSTER", "SSLMODE", value, f"is not an SSL mode - use one of {', '.join(SSLMODES)}")
+    return value.lower() if value else None
