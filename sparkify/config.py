@@ -5,7 +5,8 @@ Resolution, the same for every script, the notebook and the dashboard:
 ``<project>/dwh.cfg`` > built-in defaults (embedded DuckDB on the bundled
 sample data). Relative paths in a file resolve against that file's folder.
 
-Secrets never come from the file: the database password is ``DWH_DB_PASSWORD``
+Secrets never come from the file, and a key that would hold one (a password,
+a secret, AWS keys) is refused: the database password is ``DWH_DB_PASSWORD``
 from the environment, or from a ``.env`` file beside the config file or in the
 current directory (python-dotenv; the environment wins).
 """
@@ -13,10 +14,13 @@ current directory (python-dotenv; the environment wins).
 from __future__ import annotations
 
 import configparser
+import io
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from dotenv import load_dotenv
 
@@ -29,6 +33,8 @@ CONFIG_ENV_VAR = "DWH_CONFIG"
 PASSWORD_ENV_VAR = "DWH_DB_PASSWORD"
 
 ENGINES = ("duckdb", "postgres", "redshift")
+# [CLUSTER] SSLMODE: libpq's modes that encrypt; the verify- ones also check the server's certificate.
+SSLMODES = ("verify-full", "verify-ca", "require")
 # An AWS region code (us-west-2, ap-southeast-1, us-gov-west-1), anchored at both
 # ends so that .match() and .fullmatch() agree and nothing can follow it.
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
@@ -60,6 +66,7 @@ class Connection:
     db_name: str
     user: str
     password: str | None = field(default=None, repr=False)
+    sslmode: str | None = None  # [CLUSTER] SSLMODE; None: the engine's default
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,39 @@ def read_file(path: Path) -> configparser.ConfigParser:
     except (configparser.Error, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"{path}: cannot parse: {first}") from None
+    refuse_secrets(parser, path.name)
     return parser
+
+
+# Keys that hold a secret, in any section (the classic Udacity dwh.cfg has [AWS] KEY and SECRET).
+_AWS_SECRET_KEYS = frozenset(
+    {"KEY", "SECRET", "ACCESS_KEY", "SECRET_KEY", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN"}
+)
+
+
+def _secret_fix(key: str) -> str | None:
+    """Where the secret a key names belongs instead, or None when the key holds no secret."""
+    name = key.upper()
+    if name.removeprefix("AWS_") in _AWS_SECRET_KEYS:
+        return (
+            "AWS credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or in .env "
+            "beside the config (git-ignored), or from a profile in ~/.aws"
+        )
+    if "PASSWORD" in name or "PASSWD" in name:
+        return f"put {PASSWORD_ENV_VAR} in the environment or in .env beside the config (git-ignored)"
+    if "SECRET" in name:
+        return "dwh.cfg holds no secrets; keep it in the environment or in .env beside the config (git-ignored)"
+    return None
+
+
+def refuse_secrets(parser: configparser.ConfigParser, name: str) -> None:
+    """A key that holds a secret is refused, empty or not, naming the file, section and key, never the value."""
+    keyed = [("DEFAULT", key) for key in parser.defaults()]
+    keyed += [(section, key) for section in parser.sections() for key in parser[section] if key not in parser.defaults()]
+    for section, key in keyed:
+        fix = _secret_fix(key)
+        if fix:
+            raise ConfigError(f"{name}: [{section}] {key} is a secret - remove it from the file; {fix}")
 
 
 def is_region(value: str) -> bool:
@@ -162,16 +201,86 @@ class ConfigReader:
         return value
 
 
+def check_jsonpaths_outside_data(r: ConfigReader, log_data: str, song_data: str, log_jsonpath: str) -> None:
+    """Refuse a jsonpaths file that a COPY of LOG_DATA or SONG_DATA would load as data.
+
+    "The object path you provide is treated like a prefix, and any matching
+    objects are loaded" (COPY from Amazon S3,
+    https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html):
+    s3://b/log_data also reads s3://b/log_data/paths.json and s3://b/log_data_paths.json.
+    """
+
+    def parts(uri: str) -> tuple[str, str]:
+        parsed = urlparse(uri)
+        return parsed.netloc, parsed.path.lstrip("/")
+
+    data = {"LOG_DATA": parts(log_data), "SONG_DATA": parts(song_data)}
+
+    def under(uri: str) -> str | None:
+        bucket, key = parts(uri)
+        return next((name for name, (b, prefix) in data.items() if b == bucket and key.startswith(prefix)), None)
+
+    prefix_key = under(log_jsonpath)
+    if prefix_key is None:
+        return
+    bucket, key = parts(log_jsonpath)
+    name = key.rsplit("/", 1)[-1] or "log_json_path.json"
+    candidates = (f"s3://{bucket}/{name}", f"s3://{bucket}/jsonpaths/{name}")
+    outside = next((uri for uri in candidates if under(uri) is None), None)
+    raise ConfigError(
+        f"{r.name}: [S3] LOG_JSONPATH = {log_jsonpath} is under [S3] {prefix_key} = "
+        f"{log_data if prefix_key == 'LOG_DATA' else song_data}, and COPY loads every object whose key begins "
+        f"with that prefix as data - move the jsonpaths file outside it, e.g. to "
+        f"{outside or 'another bucket'}"
+    )
+
+
 def env_file(config_path: Path) -> Path:
     """The .env beside a config file: where secrets are read from and the generated password goes."""
     return config_path.resolve().parent / ".env"
 
 
+def read_env_file(path: Path, where: str) -> str | None:
+    """The text of a .env, or None when there is none (or it is not a file: python-dotenv skips those too).
+
+    Refused, the way ssh refuses a private key another user could have written:
+    a symbolic link, a file owned by another user, or one that group or others
+    may write. The checks are made on the open file, so it cannot be swapped
+    in between. ``where`` says which .env it is ("beside dwh.cfg").
+    """
+    label = f".env {where} ({path})"
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        raise ConfigError(f"{label} is a symbolic link - replace it with a regular file of your own (chmod 600)")
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {label}: {exc.strerror} - check its permissions") from None
+    with open(fd, encoding="utf-8") as fh:
+        if os.name == "posix":  # owners and mode bits mean nothing on Windows
+            info = os.fstat(fd)
+            if info.st_uid != os.getuid():
+                raise ConfigError(
+                    f"{label} is owned by uid {info.st_uid}, not you (uid {os.getuid()}) - "
+                    f"recreate it as your own file, then run chmod 600 {path}"
+                )
+            if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                raise ConfigError(f"{label} is writable by other users - run chmod 600 {path}")
+        return fh.read()
+
+
 def load_env(config_path: Path | None) -> None:
     """Load .env beside the config file (if any), then ./.env; a variable already set wins (python-dotenv)."""
-    if config_path is not None:
-        load_dotenv(env_file(config_path), override=False)
-    load_dotenv(Path.cwd() / ".env", override=False)
+    found = [(env_file(config_path), f"beside {config_path.name}")] if config_path is not None else []
+    for path, where in found + [(Path.cwd() / ".env", "in the current folder")]:
+        text = read_env_file(path, where)
+        if text is not None:
+            load_dotenv(stream=io.StringIO(text), override=False)
 
 
 def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -240,6 +349,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
             db_name=r.required("CLUSTER", "DB_NAME"),
             user=r.required("CLUSTER", "DB_USER"),
             password=os.environ.get(PASSWORD_ENV_VAR) or None,
+            sslmode=_sslmode(r),
         )
     if engine == "redshift":
         iam_role_arn = r.required("IAM_ROLE", "ARN")
@@ -251,6 +361,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
                 )
             if not is_s3(getattr(inputs, key.lower())):
                 raise ConfigError(f"{r.name}: [S3] {key} must be an s3:// URI for engine redshift (COPY reads from S3)")
+        check_jsonpaths_outside_data(r, inputs.log_data, inputs.song_data, inputs.log_jsonpath)
 
     duckdb_path = Path(r.get("DWH", "DUCKDB_PATH", DEFAULTS["DWH"]["DUCKDB_PATH"])).expanduser()
     memory_limit = r.get("DWH", "DUCKDB_MEMORY_LIMIT", DEFAULTS["DWH"]["DUCKDB_MEMORY_LIMIT"])
@@ -266,3 +377,10 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         iam_role_arn=iam_role_arn,
         source=path.resolve() if path else None,
     )
+
+
+def _sslmode(r: ConfigReader) -> str | None:
+    value = r.get("CLUSTER", "SSLMODE")
+    if value is not None and value.lower() not in SSLMODES:
+        raise r.fail("CLUSTER", "SSLMODE", value, f"is not an SSL mode - use one of {', '.join(SSLMODES)}")
+    return value.lower() if value else None

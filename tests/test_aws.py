@@ -534,3 +534,18 @@ def test_waiting_for_deletion_returns_once_the_cluster_is_gone(aws):
     clusters.wait_until_deleted(aws.redshift, IDENTIFIER, minutes=1, delay=0.01)
     assert aws.clusters() == []
     assert clusters.delete(aws.redshift, IDENTIFIER, final_snapshot=None) is False
+
+
+@pytest.mark.parametrize("kind", ["symlink", "writable"])
+def test_password_is_never_written_through_an_unsafe_env_file(tmp_path, kind):
+    env = tmp_path / ".env"
+    target = tmp_path / "elsewhere.env" if kind == "symlink" else env
+    target.write_text("OTHER=1\n")
+    if kind == "symlink":
+        env.symlink_to(target)
+    else:
+        env.chmod(0o666)
+    with pytest.raises(ConfigError, match=r"^\.env beside the config file \(.*/\.env\) is (a symbolic link|writable)"):
+        files.save_password(env, "Generated1Password")
+    assert target.read_text() == "OTHER=1\n"
+    assert env.is_symlink() == (kind == "symlink")

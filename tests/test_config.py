@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import REPO, run, write_config
 
@@ -308,3 +310,164 @@ def test_describe_and_repr_never_show_the_password(tmp_path, monkeypatch):
     assert config.describe() == "engine postgres, sparkify_admin@db.example.com:5432/sparkify (dwh.cfg)"
     for text in (config.describe(), repr(config), str(config), repr(config.connection), f"{config}"):
         assert SECRET not in text
+
+
+# ----------------------------------------------------------------- no secrets in the file
+
+PASSWORD_FIX = "put DWH_DB_PASSWORD in the environment or in .env beside the config (git-ignored)"
+AWS_FIX = (
+    "AWS credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or in .env "
+    "beside the config (git-ignored), or from a profile in ~/.aws"
+)
+SECRET_KEYS = {
+    "[CLUSTER] DB_PASSWORD": ("CLUSTER", "DB_PASSWORD", PASSWORD_FIX),
+    "[CLUSTER] DWH_DB_PASSWORD": ("CLUSTER", "DWH_DB_PASSWORD", PASSWORD_FIX),
+    "[DWH] PASSWORD": ("DWH", "PASSWORD", PASSWORD_FIX),
+    "[CLUSTER] db_password": ("CLUSTER", "db_password", PASSWORD_FIX),
+    "[AWS] KEY": ("AWS", "KEY", AWS_FIX),
+    "[AWS] SECRET": ("AWS", "SECRET", AWS_FIX),
+    "[AWS] AWS_ACCESS_KEY_ID": ("AWS", "AWS_ACCESS_KEY_ID", AWS_FIX),
+    "[AWS] AWS_SECRET_ACCESS_KEY": ("AWS", "AWS_SECRET_ACCESS_KEY", AWS_FIX),
+    "[S3] CLIENT_SECRET": ("S3", "CLIENT_SECRET",
+                           "dwh.cfg holds no secrets; keep it in the environment or in .env beside the config (git-ignored)"),
+    "[DEFAULT] PASSWORD": ("DEFAULT", "PASSWORD", PASSWORD_FIX),
+}
+
+
+@pytest.mark.parametrize("sections", [DUCKDB, POSTGRES, REDSHIFT], ids=["duckdb", "postgres", "redshift"])
+@pytest.mark.parametrize("case", list(SECRET_KEYS))
+def test_secret_in_the_config_file_is_refused_and_not_shown(case, sections, tmp_path, capsys):
+    section, key, fix = SECRET_KEYS[case]
+    copy = {name: dict(keys) for name, keys in sections.items()}
+    copy.setdefault(section, {})[key] = SECRET
+    path = write_config(tmp_path / "dwh.cfg", copy)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == f"error: dwh.cfg: [{section}] {key} is a secret - remove it from the file; {fix}\n"
+    assert SECRET not in out + err
+
+
+def test_empty_password_key_is_refused_too(tmp_path):
+    # "DB_PASSWORD =" invites filling it in; the fix is the same: the password lives elsewhere
+    path = write_config(tmp_path / "dwh.cfg", with_values(POSTGRES, "CLUSTER", DB_PASSWORD=""))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"dwh.cfg: [CLUSTER] DB_PASSWORD is a secret - remove it from the file; {PASSWORD_FIX}"
+
+
+@pytest.mark.parametrize("key", ["DB_USER", "IAM_ROLE_NAME", "ARN", "LOG_JSONPATH", "ALLOWED_CIDR", "NODE_TYPE"])
+def test_ordinary_keys_are_not_taken_for_secrets(key):
+    from sparkify.config import _secret_fix
+
+    assert _secret_fix(key) is None
+
+
+# ----------------------------------------------------------------- a .env another user could have written
+
+NOT_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+
+
+def dotenv(folder, mode: int = 0o600):
+    env = folder / ".env"
+    env.write_text(f"DWH_DB_PASSWORD={SECRET}\n", encoding="utf-8")
+    env.chmod(mode)
+    return env
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620, 0o602, 0o660], ids=oct)
+def test_dotenv_writable_by_other_users_is_refused(mode, tmp_path, capsys):
+    env = dotenv(tmp_path, mode)
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == f"error: .env beside dwh.cfg ({env}) is writable by other users - run chmod 600 {env}\n"
+    assert SECRET not in out + err and "DWH_DB_PASSWORD" not in os.environ
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o644], ids=oct)
+def test_dotenv_only_its_owner_may_write_is_read(mode, tmp_path):
+    dotenv(tmp_path, mode)
+    assert load_config(write_config(tmp_path / "dwh.cfg", POSTGRES)).connection.password == SECRET
+
+
+def test_dotenv_that_is_a_symbolic_link_is_refused(tmp_path, capsys):
+    (tmp_path / "elsewhere").mkdir()
+    target = dotenv(tmp_path / "elsewhere")
+    env = tmp_path / ".env"
+    env.symlink_to(target)
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == (
+        f"error: .env beside dwh.cfg ({env}) is a symbolic link - replace it with a regular file of your own (chmod 600)\n"
+    )
+    assert SECRET not in out + err and "DWH_DB_PASSWORD" not in os.environ
+
+
+@NOT_ROOT
+def test_dotenv_owned_by_another_user_is_refused(tmp_path, capsys):
+    env = dotenv(tmp_path)
+    os.chown(env, 65534, 65534)
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == (
+        f"error: .env beside dwh.cfg ({env}) is owned by uid 65534, not you (uid 0) - "
+        f"recreate it as your own file, then run chmod 600 {env}\n"
+    )
+    assert "DWH_DB_PASSWORD" not in os.environ
+
+
+def test_dotenv_in_the_current_folder_is_checked_too(tmp_path, clean_environment, capsys):
+    env = dotenv(clean_environment, 0o666)
+    path = write_config(tmp_path / "dwh.cfg", POSTGRES)
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == f"error: .env in the current folder ({env}) is writable by other users - run chmod 600 {env}\n"
+
+
+# ----------------------------------------------------------------- the jsonpaths file is not data
+
+JSONPATHS_UNDER_DATA = {
+    "in the log_data folder": (
+        {"LOG_JSONPATH": "s3://udacity-dend/log_data/paths.json"},
+        "s3://udacity-dend/log_data/paths.json", "LOG_DATA", "s3://udacity-dend/log_data", "s3://udacity-dend/paths.json"),
+    "beginning with log_data": (
+        {"LOG_JSONPATH": "s3://udacity-dend/log_data_paths.json"},
+        "s3://udacity-dend/log_data_paths.json", "LOG_DATA", "s3://udacity-dend/log_data",
+        "s3://udacity-dend/jsonpaths/log_data_paths.json"),
+    "a short LOG_DATA prefix": (
+        {"LOG_DATA": "s3://udacity-dend/log"},
+        "s3://udacity-dend/log_json_path.json", "LOG_DATA", "s3://udacity-dend/log",
+        "s3://udacity-dend/jsonpaths/log_json_path.json"),
+    "in the song_data folder": (
+        {"LOG_JSONPATH": "s3://udacity-dend/song_data/log_json_path.json"},
+        "s3://udacity-dend/song_data/log_json_path.json", "SONG_DATA", "s3://udacity-dend/song_data",
+        "s3://udacity-dend/log_json_path.json"),
+}
+
+
+@pytest.mark.parametrize("case", list(JSONPATHS_UNDER_DATA))
+def test_redshift_refuses_a_jsonpaths_file_copy_would_load_as_data(case, tmp_path, capsys):
+    values, jsonpath, key, prefix, outside = JSONPATHS_UNDER_DATA[case]
+    path = write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "S3", **values))
+    code, out, err = run_script(etl, capsys, "--config", path)
+    assert code == 1
+    assert err == (
+        f"error: dwh.cfg: [S3] LOG_JSONPATH = {jsonpath} is under [S3] {key} = {prefix}, and COPY loads every object "
+        f"whose key begins with that prefix as data - move the jsonpaths file outside it, e.g. to {outside}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"LOG_DATA": "s3://udacity-dend/log_data/", "LOG_JSONPATH": "s3://udacity-dend/log_data_paths.json"},
+        {"LOG_JSONPATH": "s3://other-bucket/log_data/paths.json"},
+        {"LOG_JSONPATH": "s3://udacity-dend/jsonpaths/log_json_path.json"},
+    ],
+    ids=["folder-prefix", "other-bucket", "own-folder"],
+)
+def test_redshift_accepts_a_jsonpaths_file_outside_the_data_prefixes(values, tmp_path):
+    config = load_config(write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "S3", **values)))
+    assert config.inputs.log_jsonpath == values["LOG_JSONPATH"]

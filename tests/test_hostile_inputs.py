@@ -98,7 +98,7 @@ def test_symlink_loop_among_song_folders_reads_each_song_once(inputs, config, ca
     code, out, err = run_etl(config, capsys)
 
     assert (code, err) == (0, "")
-    assert "staging_songs              2 rows from 2 files" in out
+    assert "staging_songs              2 rows from 2 new files" in out
     assert count(config, "staging_songs") == 2
 
 

@@ -10,7 +10,10 @@ queries about them are evaluated as written.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import ssl
+import sys
 from dataclasses import dataclass, field
 
 import duckdb
@@ -23,7 +26,7 @@ from sparkify.config import load_config
 from sparkify.engines.duckdb import DuckDBEngine
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.engines.redshift import RedshiftEngine, copy_statement
-from sparkify.errors import InputError, WarehouseError
+from sparkify.errors import ConfigError, InputError, WarehouseError
 from sparkify import aws, rules, staging
 from sparkify.incremental import Batch, SourceFile
 from sparkify.staging import StagingResult
@@ -551,3 +554,119 @@ def test_an_input_with_no_new_files_is_not_copied(config, manifests):
         s for s in fake.executed() if s.startswith("COPY staging_events")
     ]
     assert list(manifests) == [f"{MANIFESTS}/run-2/staging_events.manifest"]
+
+
+# ----------------------------------------------------------------- how the connection is secured
+
+CLUSTER = {"HOST": "dwh.abc123.us-west-2.redshift.amazonaws.com", "DB_PORT": "5439", "DB_NAME": "sparkify",
+           "DB_USER": "sparkify_admin"}
+
+
+def connect_arguments(tmp_path, monkeypatch, engine: str, **cluster) -> dict:
+    """The keyword arguments the engine gives psycopg2.connect (which refuses, so nothing is reached)."""
+    sections = {
+        "DWH": {"ENGINE": engine},
+        "CLUSTER": {**CLUSTER, **cluster},
+        "IAM_ROLE": {"ARN": ARN},
+        "S3": {"LOG_DATA": LOG_DATA, "SONG_DATA": SONG_DATA, "LOG_JSONPATH": JSONPATHS, "MANIFEST_PREFIX": MANIFESTS},
+    }
+    monkeypatch.setenv("DWH_DB_PASSWORD", "Test-only-Passw0rd")
+    config = load_config(write_config(tmp_path / "dwh.cfg", sections))
+    seen = {}
+
+    def refuse(**kwargs):
+        seen.update(kwargs)
+        raise psycopg2.OperationalError("not connecting in a test")
+
+    monkeypatch.setattr(psycopg2, "connect", refuse)
+    engine_class = RedshiftEngine if engine == "redshift" else PostgresEngine
+    with pytest.raises(WarehouseError, match="not connecting in a test"):
+        engine_class.open(config)
+    return seen
+
+
+def test_redshift_verifies_the_certificate_and_its_name_against_the_system_ca_bundle(tmp_path, monkeypatch):
+    kwargs = connect_arguments(tmp_path, monkeypatch, "redshift")
+    system = ssl.get_default_verify_paths().cafile
+    assert (kwargs["sslmode"], kwargs["sslrootcert"]) == ("verify-full", system)
+    assert system and os.path.isfile(system)
+
+
+def test_ssl_cert_file_names_the_ca_bundle(tmp_path, monkeypatch):
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    assert connect_arguments(tmp_path, monkeypatch, "redshift")["sslrootcert"] == str(bundle)
+
+
+def test_libpq_sslrootcert_system_is_not_used(tmp_path, monkeypatch):
+    # psycopg2-binary's libpq knows sslrootcert=system (libpq 16+), but its own OpenSSL would
+    # look for the system's certificates where the wheel was built
+    assert psycopg2.__libpq_version__ >= 160000
+    assert connect_arguments(tmp_path, monkeypatch, "redshift")["sslrootcert"] != "system"
+
+
+@pytest.mark.parametrize(
+    "engine,value,sslmode,rootcert",
+    [
+        ("redshift", "verify-ca", "verify-ca", True),
+        ("redshift", "require", "require", False),
+        ("redshift", "VERIFY-FULL", "verify-full", True),
+        ("postgres", "", "prefer", False),
+        ("postgres", "verify-full", "verify-full", False),  # libpq's ~/.postgresql/root.crt: a server's own CA
+        ("postgres", "require", "require", False),
+    ],
+)
+def test_sslmode_in_the_config_is_what_the_connection_uses(tmp_path, monkeypatch, engine, value, sslmode, rootcert):
+    kwargs = connect_arguments(tmp_path, monkeypatch, engine, SSLMODE=value)
+    assert kwargs["sslmode"] == sslmode
+    assert ("sslrootcert" in kwargs) == rootcert
+
+
+@pytest.mark.parametrize("engine", ["redshift", "postgres"])
+@pytest.mark.parametrize("value", ["disable", "prefer", "allow", "full"])
+def test_sslmode_that_would_not_encrypt_or_is_unknown_is_refused(tmp_path, capsys, engine, value):
+    import etl
+
+    sections = {
+        "DWH": {"ENGINE": engine},
+        "CLUSTER": {**CLUSTER, "SSLMODE": value},
+        "IAM_ROLE": {"ARN": ARN},
+        "S3": {"LOG_DATA": LOG_DATA, "SONG_DATA": SONG_DATA, "LOG_JSONPATH": JSONPATHS},
+    }
+    capsys.readouterr()
+    assert etl.main(["--config", str(write_config(tmp_path / "dwh.cfg", sections))]) == 1
+    assert capsys.readouterr().err == (
+        f"error: dwh.cfg: [CLUSTER] SSLMODE = {value} is not an SSL mode - use one of verify-full, verify-ca, require\n"
+    )
+
+
+def test_no_ca_bundle_to_verify_with_is_one_line(tmp_path, monkeypatch):
+    from sparkify.engines import redshift
+
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: ssl.DefaultVerifyPaths(None, None, "", "", "", ""))
+    monkeypatch.setitem(sys.modules, "certifi", None)  # not installed
+    with pytest.raises(ConfigError) as caught:
+        connect_arguments(tmp_path, monkeypatch, "redshift")
+    assert str(caught.value) == (
+        "no CA certificates found to verify Redshift's certificate - set SSL_CERT_FILE to a CA bundle "
+        "(e.g. /etc/ssl/certs/ca-certificates.crt), pip install certifi, or set [CLUSTER] SSLMODE = require"
+    )
+    assert redshift.NO_CA_BUNDLE == str(caught.value)
+
+
+def test_postgres_sslmode_require_is_honoured_by_a_real_server(pg_database, tmp_path, monkeypatch, capsys):
+    # the throwaway server speaks no SSL: with SSLMODE = require libpq must refuse it
+    import create_tables
+
+    monkeypatch.setenv("DWH_DB_PASSWORD", "Test-only-Passw0rd")
+    path = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"ENGINE": "postgres"},
+        "CLUSTER": {**pg_database, "SSLMODE": "require"},
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })
+    capsys.readouterr()
+    assert create_tables.main(["--config", str(path), "--yes", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot connect to postgres at 127.0.0.1:{pg_database['DB_PORT']}/")
+    assert "server does not support SSL, but SSL was required" in err and err.count("\n") == 1

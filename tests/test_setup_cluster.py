@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 
@@ -543,5 +544,77 @@ def test_wait_minutes_must_be_positive(aws, tmp_path, capsys, script, value):
     assert caught.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1].endswith(
         f": error: argument --wait-minutes: {value} is not a positive number of minutes"
+    )
+    assert aws.nothing_exists()
+
+
+# ------------------------------------------------------------------ no secrets in dwh.cfg
+
+
+@pytest.mark.parametrize("script", ["setup_cluster", "clean_redshift"])
+@pytest.mark.parametrize(
+    "extra,named,fix",
+    [
+        ("[AWS]\nKEY = AKIAEXAMPLEKEYVALUE1\nSECRET = wJalrXUtnFEMI-example-secret\n", "[AWS] KEY",
+         "AWS credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or in .env "
+         "beside the config (git-ignored), or from a profile in ~/.aws"),
+        ("[CLUSTER]\nDB_PASSWORD = wJalrXUtnFEMI-example-secret\n", "[CLUSTER] DB_PASSWORD",
+         "put DWH_DB_PASSWORD in the environment or in .env beside the config (git-ignored)"),
+    ],
+    ids=["aws-keys", "db-password"],
+)
+def test_secret_in_dwh_cfg_is_refused_before_any_aws_call(aws, tmp_path, capsys, script, extra, named, fix):
+    config = tmp_path / "dwh.cfg"
+    # the secret goes at the top of its section, [CLUSTER]'s or a new one
+    text = config_text()
+    section = extra.split("\n", 1)[0] + "\n"
+    config.write_text(text.replace(section, extra, 1) if section in text else text + "\n" + extra, encoding="utf-8")
+    result = invoke(capsys, __import__(script), "--config", config, "--yes")
+    assert (result.code, result.err) == (1, f"error: dwh.cfg: {named} is a secret - remove it from the file; {fix}\n")
+    assert "wJalrXUtnFEMI" not in result.out + result.err and "AKIA" not in result.out + result.err
+    assert aws.nothing_exists()
+
+
+# ------------------------------------------------------------------ a .env another user could have written
+
+
+def unsafe_env(kind: str, folder) -> tuple:
+    """A .env beside dwh.cfg that must not be trusted; returns (the file read through it, the error's tail)."""
+    env = folder / ".env"
+    if kind == "symlink":
+        target = folder / "elsewhere.env"
+        target.write_text("# someone else's file\n")
+        env.symlink_to(target)
+        return target, "is a symbolic link - replace it with a regular file of your own (chmod 600)"
+    env.write_text("# mine\n")
+    if kind == "writable":
+        env.chmod(0o666)
+        return env, f"is writable by other users - run chmod 600 {env}"
+    os.chown(env, 65534, 65534)
+    return env, f"is owned by uid 65534, not you (uid 0) - recreate it as your own file, then run chmod 600 {env}"
+
+
+@pytest.mark.parametrize("script", ["setup_cluster", "clean_redshift"])
+@pytest.mark.parametrize("kind", ["symlink", "writable", "other-owner"])
+def test_unsafe_env_file_is_refused_before_anything_is_read_or_written(aws, tmp_path, capsys, monkeypatch, script, kind):
+    if kind == "other-owner" and os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    monkeypatch.delenv(PASSWORD_ENV_VAR)  # setup would generate one and write it into .env
+    config = write_cfg(tmp_path)
+    target, tail = unsafe_env(kind, tmp_path)
+    result = invoke(capsys, __import__(script), "--config", config, "--yes")
+    assert (result.code, result.err) == (1, f"error: .env beside dwh.cfg ({tmp_path / '.env'}) {tail}\n")
+    assert target.read_text() == ("# someone else's file\n" if kind == "symlink" else "# mine\n")
+    assert aws.nothing_exists()
+
+
+def test_jsonpaths_file_under_the_log_data_prefix_is_refused_before_any_aws_call(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path, LOG_JSONPATH=f"s3://{BUCKET}/log_data/log_json_path.json")
+    result = setup(capsys, config, "--yes", "--upload-data", sample_folder(tmp_path / "sample"))
+    assert (result.code, result.err) == (
+        1,
+        f"error: dwh.cfg: [S3] LOG_JSONPATH = s3://{BUCKET}/log_data/log_json_path.json is under [S3] LOG_DATA = "
+        f"s3://{BUCKET}/log_data, and COPY loads every object whose key begins with that prefix as data - move the "
+        f"jsonpaths file outside it, e.g. to s3://{BUCKET}/log_json_path.json\n",
     )
     assert aws.nothing_exists()

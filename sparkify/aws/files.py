@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from sparkify.config import PASSWORD_ENV_VAR
+from sparkify.config import PASSWORD_ENV_VAR, read_env_file
 from sparkify.errors import ConfigError
 
 ENV_HEADER = "# Secrets for the Sparkify warehouse. Git-ignored: never commit this file.\n"
@@ -103,13 +103,15 @@ def _set_value(lines: list[str], section: str, key: str, value: str, eol: str) -
     return out, True
 
 
-def save_password(env_path: Path, password: str) -> None:
-    """Put DWH_DB_PASSWORD=... into .env (created if needed), readable by the owner only."""
+def save_password(env_path: Path, password: str, where: str = "beside the config file") -> None:
+    """Put DWH_DB_PASSWORD=... into .env (created if needed), readable by the owner only.
+
+    A .env that load_env would refuse (a symbolic link, another user's, writable
+    by others) is refused here too, before anything is written.
+    """
     assignment = re.compile(rf"^\s*(export\s+)?{PASSWORD_ENV_VAR}\s*=")
-    if env_path.exists():
-        lines = env_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    else:
-        lines = [ENV_HEADER]
+    text = read_env_file(env_path, where)
+    lines = [ENV_HEADER] if text is None else text.splitlines(keepends=True)
     line = f"{PASSWORD_ENV_VAR}={password}\n"
     for i, existing in enumerate(lines):
         if assignment.match(existing):

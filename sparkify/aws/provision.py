@@ -21,7 +21,7 @@ from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.aws.faults import AwsError, Clients
 from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
 from sparkify.aws.settings import ClusterSpec, Names, S3Location
-from sparkify.config import PASSWORD_ENV_VAR, env_file, load_env, read_file
+from sparkify.config import PASSWORD_ENV_VAR, ConfigReader, check_jsonpaths_outside_data, env_file, load_env, read_file
 from sparkify.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,8 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
     names = settings.read_names(parser, config_path)
     spec = settings.read_spec(parser, config_path)
     locations = settings.read_locations(parser, config_path)
+    # as load_config does: COPY would load a jsonpaths file under LOG_DATA or SONG_DATA as data
+    check_jsonpaths_outside_data(ConfigReader(parser, config_path.name), *(location.uri for location in locations))
     s3_region = settings.read_s3_region(parser, config_path)
     if spec.open_to_anywhere and not options.allow_anywhere:
         raise ConfigError(
@@ -294,7 +296,7 @@ def _plan_cluster(plan: Plan, redshift, s: _Setup, ledger: Ledger) -> None:
 
             def generate() -> None:
                 s.password = settings.generate_password()
-                files.save_password(env_path, s.password)
+                files.save_password(env_path, s.password, f"beside {s.config_path.name}")
                 log.info("saved a new master password to %s (mode 0600); it is not shown here", env_path)
 
             plan.add("generate", f"a master password and save it to {env_path} as {PASSWORD_ENV_VAR}", generate)

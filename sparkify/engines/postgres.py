@@ -14,7 +14,7 @@ import duckdb
 import psycopg2
 
 import sql_queries as sql
-from sparkify.config import PASSWORD_ENV_VAR, Config
+from sparkify.config import PASSWORD_ENV_VAR, Config, Connection
 from sparkify.engines.base import Engine, wait_for
 from sparkify.engines.duckdb import DuckDBEngine, duckdb_error
 from sparkify.errors import ConfigError, WarehouseError, first_line
@@ -27,7 +27,7 @@ RUN_LOCK_KEY = 0x5350_4B46_5957_4831  # "SPKFYWH1"
 
 class PostgresEngine(Engine):
     name = "postgres"
-    sslmode = "prefer"
+    sslmode = "prefer"  # unless [CLUSTER] SSLMODE says otherwise
     # read_only connections (notebook, dashboard) make the session refuse writes
     read_only_session = True
 
@@ -51,7 +51,7 @@ class PostgresEngine(Engine):
                 password=c.password,
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 application_name=APPLICATION_NAME,
-                sslmode=cls.sslmode,
+                **cls.ssl_options(c),
             )
         except psycopg2.Error as exc:
             raise WarehouseError(
@@ -67,6 +67,12 @@ class PostgresEngine(Engine):
             connection.close()
             raise WarehouseError(f"{cls.name}: cannot open a read-only session: {first_line(exc)}") from None
         return cls(config, connection)
+
+    @classmethod
+    def ssl_options(cls, c: Connection) -> dict[str, str]:
+        """libpq's SSL keywords: [CLUSTER] SSLMODE, else the engine's default. A verify- mode
+        on PostgreSQL uses libpq's own root certificate (~/.postgresql/root.crt or $PGSSLROOTCERT)."""
+        return {"sslmode": c.sslmode or cls.sslmode}
 
     def execute(self, statement: str, params: Sequence | None = None) -> None:
         try:

@@ -1,6 +1,6 @@
 """Amazon Redshift: psycopg2 over SSL, staging with COPY from S3, distribution and sort keys.
 
-Only what differs from PostgreSQL is here: the connection's sslmode, the table
+Only what differs from PostgreSQL is here: the connection's SSL (verify-full), the table
 attributes, string literals (a backslash is an escape), and the staging load
 (COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
 SYS_LOAD_ERROR_DETAIL into load_errors, then the input rules COPY cannot apply).
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sql_queries as sql
 from sparkify import rules
-from sparkify.config import is_region
+from sparkify.config import Connection, is_region
 from sparkify.engines.postgres import PostgresEngine
-from sparkify.errors import InputError, WarehouseError
+from sparkify.errors import ConfigError, InputError, WarehouseError
 from sparkify.incremental import Batch
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,31 @@ ORDER BY file_name, line_number
 """
 _INSERT_BATCH = 500
 
+# Redshift's certificates are issued by ACM, which "are publicly trusted by most operating
+# systems, web browsers, and clients"
+# (https://docs.aws.amazon.com/redshift/latest/mgmt/connecting-ssl-support.html), so
+# verify-full checks them against the system's CA certificates. Not with libpq's
+# sslrootcert=system, although psycopg2-binary's libpq (17) knows it: the OpenSSL in that
+# wheel looks for the system's certificates where the wheel was built
+# (X509_get_default_cert_file() is /host/tmp/libpq.build/cert.pem), so the file is named.
+NO_CA_BUNDLE = (
+    "no CA certificates found to verify Redshift's certificate - set SSL_CERT_FILE to a CA bundle "
+    "(e.g. /etc/ssl/certs/ca-certificates.crt), pip install certifi, or set [CLUSTER] SSLMODE = require"
+)
+
+
+def system_ca_bundle() -> str:
+    """The system's CA certificates as one file: the one Python's ssl module uses ($SSL_CERT_FILE
+    wins), else certifi's bundle if it is installed."""
+    cafile = ssl.get_default_verify_paths().cafile
+    if cafile:
+        return cafile
+    try:
+        import certifi
+    except ImportError:
+        raise ConfigError(NO_CA_BUNDLE) from None
+    return certifi.where()
+
 
 def maxerror(max_errors: int) -> int:
     """COPY's MAXERROR for a run that allows max_errors rejected records."""
@@ -69,13 +95,20 @@ class _CopyFailed(Exception):
 
 class RedshiftEngine(PostgresEngine):
     name = "redshift"
-    sslmode = "require"
+    sslmode = "verify-full"  # encrypted, and the certificate names this cluster
     backslash_escapes = True  # https://docs.aws.amazon.com/redshift/latest/dg/r_QUOTE_LITERAL.html
     reads_local_files = False  # COPY reads S3 itself
     # SET default_transaction_read_only is not among Redshift's documented configuration
     # parameters (https://docs.aws.amazon.com/redshift/latest/dg/cm_chap_ConfigurationRef.html):
     # the notebook and dashboard only run SELECTs; give them a read-only database user to enforce it
     read_only_session = False
+
+    @classmethod
+    def ssl_options(cls, c: Connection) -> dict[str, str]:
+        options = super().ssl_options(c)
+        if options["sslmode"].startswith("verify-"):
+            options["sslrootcert"] = system_ca_bundle()
+        return options
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
