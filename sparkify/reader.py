@@ -138,6 +138,13 @@ class _Spec:
             items.append(f"{expr} AS {column}")
         return ",\n    ".join(items)
 
+    def insert(self, source_file: str) -> str:
+        """INSERT INTO the staging table ... SELECT each column, and the record's file from ``source_file``."""
+        return (
+            f"INSERT INTO {self.table} ({', '.join(self.columns)}, source_file)\n"
+            f"SELECT\n    {self.select_list()},\n    {source_file} AS source_file"
+        )
+
     def reason(self) -> str:
         """SQL giving the reason a parsed record is rejected; NULL when it is valid."""
         whens = "\n        ".join(f"WHEN {bad} THEN {literal(reason)}" for _, bad, reason in self.checks)
@@ -340,8 +347,7 @@ class LocalJsonReader:
             return
         try:
             self.con.execute(
-                f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
-                f"SELECT\n    {spec.select_list()}\nFROM {self._read_ndjson(spec.struct())}\n"
+                f"{spec.insert('filename')}\nFROM {self._read_ndjson(spec.struct())}\n"
                 f"WHERE CASE WHEN ({spec.reason()}) IS NULL THEN true\n"
                 "ELSE error('bad record in file \"' || filename || '\", read it line by line') END",
                 [list(files)],
@@ -398,9 +404,8 @@ class LocalJsonReader:
         struct = _struct({_SOURCE_KEY: "VARCHAR", **spec.types()})
         try:
             self.con.execute(
-                f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
-                f"SELECT\n    {spec.select_list()}\n"
                 # a spliced line is the record plus its file name
+                f"{spec.insert(identifier(_SOURCE_KEY))}\n"
                 f"FROM read_ndjson(?, columns={struct}, format='newline_delimited', "
                 f"maximum_object_size={MAX_RECORD_BYTES + 65536})\n"
                 f"WHERE CASE WHEN ({spec.reason()}) IS NULL THEN true ELSE error('bad song record') END",
@@ -449,8 +454,7 @@ FROM shaped
             [str(framed)],
         )
         con.execute(
-            f"INSERT INTO {spec.table} ({', '.join(spec.columns)})\n"
-            f"SELECT\n    {spec.select_list()}\nFROM framed\n"
+            f"{spec.insert('_source_file')}\nFROM framed\n"
             f"WHERE _shape_error IS NULL AND ({spec.reason()}) IS NULL"
         )
         con.execute(
