@@ -60,7 +60,7 @@ def _in(column: str, values: Sequence[str], placeholder: str) -> str:
     return f"{column} IN ({', '.join([placeholder] * len(values))})"
 
 
-def _conditions(
+def conditions(
     filters: Filters,
     placeholder: str,
     time_column: str,
@@ -110,11 +110,13 @@ WITH plays AS (
 
 
 def _plays_cte(engine: Engine, filters: Filters) -> tuple[str, list]:
-    where, params = _conditions(filters, engine.placeholder, "sp.start_time", ("sp.level",), "u.gender")
+    where, params = conditions(filters, engine.placeholder, "sp.start_time", ("sp.level",), "u.gender")
     return PLAYS_CTE.format(where=where), params
 
 
-def _query(engine: Engine, filters: Filters | None, body: str, extra: Sequence = (), **fragments: str) -> list[tuple]:
+def query_plays(
+    engine: Engine, filters: Filters | None, body: str, extra: Sequence = (), **fragments: str
+) -> list[tuple]:
     """Run ``PLAYS_CTE`` + body. In body, ``{p}`` is the engine's placeholder
     (its parameters, ``extra``, follow the filters' in order) and other
     ``{name}``s are SQL fragments built here - placeholders, or a column name

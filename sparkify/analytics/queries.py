@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-from sparkify.analytics.filters import Filters, _conditions, _query
+from sparkify.analytics.filters import Filters, conditions, query_plays
 from sparkify.engines import Engine
 
 # time.weekday: 0 = Sunday .. 6 = Saturday
@@ -75,7 +75,7 @@ SELECT
     COUNT(song_id) AS matched_plays
 FROM plays
 """
-    (row,) = _query(engine, filters, body)
+    (row,) = query_plays(engine, filters, body)
     return Headline(*(int(value) for value in row))
 
 
@@ -101,7 +101,7 @@ def _by_time_part(engine: Engine, filters: Filters | None, part: str) -> pd.Data
     """Plays and users per value of the time column part (a TIME_PARTS key), every value
     present: 0 where there are no plays."""
     values = TIME_PARTS[part]  # the column name comes from this fixed list, never from a caller's text
-    found = _frame(_query(engine, filters, TIME_PART_SQL, part=part), [part, "plays", "users"]).set_index(part)
+    found = _frame(query_plays(engine, filters, TIME_PART_SQL, part=part), [part, "plays", "users"]).set_index(part)
     return found.reindex(values, fill_value=0).rename_axis(part).reset_index()
 
 
@@ -132,7 +132,7 @@ FROM plays
 GROUP BY level
 ORDER BY level
 """
-    frame = _frame(_query(engine, filters, body), ["level", "plays", "users"])
+    frame = _frame(query_plays(engine, filters, body), ["level", "plays", "users"])
     frame["plays_per_user"] = _ratio(frame["plays"], frame["users"])
     frame["share"] = _ratio(frame["plays"], frame["plays"].sum())
     return frame
@@ -166,7 +166,7 @@ FROM sessions
 GROUP BY gender
 ORDER BY gender
 """
-    frame = _frame(_query(engine, filters, body), ["gender", "plays", "users", "sessions", "paid_plays"])
+    frame = _frame(query_plays(engine, filters, body), ["gender", "plays", "users", "sessions", "paid_plays"])
     for column in ("plays", "users", "sessions", "paid_plays"):
         frame[column] = frame[column].astype("int64")
     frame["share"] = _ratio(frame["plays"], frame["plays"].sum())
@@ -215,7 +215,7 @@ GROUP BY plays.song_id, s.title, a.name
 ORDER BY plays DESC, plays.song_id
 LIMIT {p}
 """
-    rows = _query(engine, filters, body, [_check_limit(limit)])
+    rows = query_plays(engine, filters, body, [_check_limit(limit)])
     frame = _frame(rows, ["song_id", "title", "artist", "plays"])
     frame["share"] = _ratio(frame["plays"], headline(engine, filters).plays)
     return frame
@@ -235,7 +235,7 @@ GROUP BY plays.artist_id, a.name
 ORDER BY plays DESC, plays.artist_id
 LIMIT {p}
 """
-    rows = _query(engine, filters, body, [_check_limit(limit)])
+    rows = query_plays(engine, filters, body, [_check_limit(limit)])
     frame = _frame(rows, ["artist_id", "artist", "plays"])
     frame["share"] = _ratio(frame["plays"], headline(engine, filters).plays)
     return frame
@@ -274,7 +274,7 @@ ORDER BY plays DESC, label
 
 def _platform(engine: Engine, filters: Filters | None, rules, column: str) -> pd.DataFrame:
     case, case_params = _classify(rules, "plays.user_agent", engine.placeholder)
-    frame = _frame(_query(engine, filters, PLATFORM_SQL, case_params, case=case), [column, "plays", "users"])
+    frame = _frame(query_plays(engine, filters, PLATFORM_SQL, case_params, case=case), [column, "plays", "users"])
     frame["share"] = _ratio(frame["plays"], frame["plays"].sum())
     return frame
 
@@ -307,7 +307,7 @@ GROUP BY CAST(start_time AS DATE)
 ORDER BY day
 """
     columns = ["day", "plays", "users", "free_plays", "paid_plays"]
-    frame = _frame(_query(engine, filters, body), columns)
+    frame = _frame(query_plays(engine, filters, body), columns)
     filters = filters or Filters()
     if frame.empty and not (filters.start and filters.end):
         return frame
@@ -365,7 +365,7 @@ def conversions(engine: Engine, filters: Filters | None = None) -> pd.DataFrame:
     conversion passes a level filter only when both free and paid are chosen
     (or none), as it is a play at each level.
     """
-    where, params = _conditions(
+    where, params = conditions(
         filters or Filters(), engine.placeholder, "converted_at", ("previous_level", "level"), "gender"
     )
     rows = engine.query(CONVERSIONS_SQL.format(where=where), params)

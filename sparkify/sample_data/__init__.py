@@ -66,10 +66,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sql_queries
-from sparkify.sample_data.catalog import _make_catalog, _Track, _unknown_tracks
-from sparkify.sample_data.render import _render_days
-from sparkify.sample_data.simulate import _count_plays, _make_users, _simulate
-from sparkify.sample_data.write import _clear_previous, _log_path, _song_path, _write_logs, _write_songs
+from sparkify.sample_data.catalog import Track, make_catalog, unknown_tracks
+from sparkify.sample_data.render import render_days
+from sparkify.sample_data.simulate import count_plays, make_users, simulate_sessions
+from sparkify.sample_data.write import clear_previous, log_path, song_path, write_logs, write_songs
 
 __all__ = [
     "BadArgument",
@@ -205,28 +205,28 @@ def generate(
     catalog_rng, unknown_rng, user_rng, play_rng, session_rng = streams
     ms = master.randrange(1000)  # every ts and registration shares its milliseconds, as in the real logs
 
-    artists, catalog = _make_catalog(catalog_rng, songs)
-    tracks: list[_Track | None] = [None]
-    tracks += [_Track(s.title, s.artist_name, s.duration) for s in catalog]
-    tracks += _unknown_tracks(unknown_rng, max(20, songs), catalog)
+    artists, catalog = make_catalog(catalog_rng, songs)
+    tracks: list[Track | None] = [None]
+    tracks += [Track(s.title, s.artist_name, s.duration) for s in catalog]
+    tracks += unknown_tracks(unknown_rng, max(20, songs), catalog)
     say(f"catalog: {len(catalog)} songs by {len(artists)} artists")
 
     start_sec = int((datetime(start.year, start.month, start.day, tzinfo=UTC) - _EPOCH).total_seconds())
-    user_list = _make_users(user_rng, users if users is not None else default_users(events), start_sec)
+    user_list = make_users(user_rng, users if users is not None else default_users(events), start_sec)
     for user in user_list:
         user.registration_ms += ms
-    sessions = _simulate(session_rng, play_rng, user_list, tracks, len(catalog), events, days * 86400, match_share, say)
-    day_lines = _render_days(sessions, user_list, tracks, start_sec * 1000 + ms, days)
-    nextsong, matched = _count_plays(sessions, len(catalog))
+    sessions = simulate_sessions(session_rng, play_rng, user_list, tracks, len(catalog), events, days * 86400, match_share, say)
+    day_lines = render_days(sessions, user_list, tracks, start_sec * 1000 + ms, days)
+    nextsong, matched = count_plays(sessions, len(catalog))
     say("events: rendered")
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    keep = {_song_path(out_dir, s.track_id) for s in catalog}
-    keep.update(_log_path(out_dir, start + timedelta(days=i)) for i, rows in enumerate(day_lines) if rows)
-    _clear_previous(out_dir, keep)
+    keep = {song_path(out_dir, s.track_id) for s in catalog}
+    keep.update(log_path(out_dir, start + timedelta(days=i)) for i, rows in enumerate(day_lines) if rows)
+    clear_previous(out_dir, keep)
     say(f"song_data: writing {len(catalog)} files")
-    _write_songs(out_dir, catalog, say)
-    written = _write_logs(out_dir, day_lines, start, say)
+    write_songs(out_dir, catalog, say)
+    written = write_logs(out_dir, day_lines, start, say)
     (out_dir / "log_json_path.json").write_text(jsonpaths_text(), encoding="ascii", newline="")
     return Summary(
         out_dir=out_dir,

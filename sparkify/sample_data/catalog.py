@@ -10,21 +10,21 @@ from dataclasses import dataclass, replace
 from itertools import accumulate
 
 from sparkify.sample_data.words import (
-    _ADJECTIVES,
-    _ARTIST_PLACES,
-    _BAND_WORDS,
-    _FEMALE,
-    _LAST,
-    _MALE,
-    _NOUNS,
-    _TITLE_ADJ,
-    _TITLE_NEGATIONS,
-    _TITLE_NON_ASCII,
-    _TITLE_STATES,
-    _TITLE_SUBJECTS,
-    _TITLE_SUFFIXES,
-    _TITLE_VERBS,
-    _TITLE_WORDS,
+    ADJECTIVES,
+    ARTIST_PLACES,
+    BAND_WORDS,
+    FEMALE,
+    LAST,
+    MALE,
+    NOUNS,
+    TITLE_ADJ,
+    TITLE_NEGATIONS,
+    TITLE_NON_ASCII,
+    TITLE_STATES,
+    TITLE_SUBJECTS,
+    TITLE_SUFFIXES,
+    TITLE_VERBS,
+    TITLE_WORDS,
 )
 
 SONGS_PER_ARTIST = 2.2  # the Million Song Dataset subset: ~2.3
@@ -48,7 +48,7 @@ class _Artist:
 
 
 @dataclass
-class _Song:
+class Song:
     track_id: str
     song_id: str
     artist_id: str
@@ -78,7 +78,7 @@ class _Song:
 
 
 @dataclass(frozen=True)
-class _Track:
+class Track:
     """Something a NextSong event can name: a catalog song or an unknown one."""
 
     title: str
@@ -119,27 +119,27 @@ def _title(rng: random.Random) -> str:
     """An invented song title."""
     roll = rng.random()
     if roll < 0.25:
-        words = [rng.choice(_TITLE_WORDS)]
+        words = [rng.choice(TITLE_WORDS)]
     elif roll < 0.55:
-        words = [rng.choice(_TITLE_ADJ), rng.choice(_TITLE_WORDS)]
+        words = [rng.choice(TITLE_ADJ), rng.choice(TITLE_WORDS)]
     elif roll < 0.7:
-        words = [rng.choice(_TITLE_WORDS), rng.choice(("Of", "In The", "On The", "For The")), rng.choice(_TITLE_WORDS)]
+        words = [rng.choice(TITLE_WORDS), rng.choice(("Of", "In The", "On The", "For The")), rng.choice(TITLE_WORDS)]
     elif roll < 0.82:
         if rng.random() < 0.6:
-            words = [rng.choice(_TITLE_NEGATIONS), rng.choice(_TITLE_VERBS)]
+            words = [rng.choice(TITLE_NEGATIONS), rng.choice(TITLE_VERBS)]
         else:
-            words = [rng.choice(_TITLE_SUBJECTS), rng.choice(_TITLE_STATES)]
+            words = [rng.choice(TITLE_SUBJECTS), rng.choice(TITLE_STATES)]
         if rng.random() < 0.5:
             words.append(rng.choice(("Now", "Tonight", "Again", "Anymore", "Tomorrow")))
     elif roll < 0.9:
-        words = ["The", rng.choice(_TITLE_ADJ), rng.choice(_TITLE_WORDS)]
+        words = ["The", rng.choice(TITLE_ADJ), rng.choice(TITLE_WORDS)]
     elif roll < 0.95:
-        words = [rng.choice(_TITLE_NON_ASCII), rng.choice(_TITLE_WORDS)]
+        words = [rng.choice(TITLE_NON_ASCII), rng.choice(TITLE_WORDS)]
     else:
-        words = [rng.choice(_TITLE_WORDS), "&", rng.choice(_TITLE_WORDS)]
+        words = [rng.choice(TITLE_WORDS), "&", rng.choice(TITLE_WORDS)]
     title = " ".join(words)
     if rng.random() < 0.12:
-        title += " " + rng.choice(_TITLE_SUFFIXES)
+        title += " " + rng.choice(TITLE_SUFFIXES)
     return title
 
 
@@ -147,18 +147,18 @@ def _artist_name(rng: random.Random) -> str:
     """An invented band or performer name."""
     roll = rng.random()
     if roll < 0.3:
-        return f"{rng.choice(_FEMALE + _MALE)} {rng.choice(_LAST)}"
+        return f"{rng.choice(FEMALE + MALE)} {rng.choice(LAST)}"
     if roll < 0.55:
-        return f"The {rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}"
+        return f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
     if roll < 0.7:
-        return f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}"
+        return f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
     if roll < 0.8:
-        return f"{rng.choice(_FEMALE + _MALE)} {rng.choice(_LAST)} & The {rng.choice(_NOUNS)}"
+        return f"{rng.choice(FEMALE + MALE)} {rng.choice(LAST)} & The {rng.choice(NOUNS)}"
     if roll < 0.88:
-        return f"{rng.choice(_LAST)} {rng.choice(_BAND_WORDS)}"
+        return f"{rng.choice(LAST)} {rng.choice(BAND_WORDS)}"
     if roll < 0.94:
-        return f"DJ {rng.choice(_ADJECTIVES)} {rng.choice(_LAST)}"
-    return f"{rng.choice(_ADJECTIVES)}{rng.choice(_NOUNS).lower()}"
+        return f"DJ {rng.choice(ADJECTIVES)} {rng.choice(LAST)}"
+    return f"{rng.choice(ADJECTIVES)}{rng.choice(NOUNS).lower()}"
 
 
 def _unique_name(rng: random.Random, make: Callable[[random.Random], str], taken: set[str]) -> str:
@@ -180,7 +180,7 @@ def _place(rng: random.Random) -> tuple[str, float | None, float | None]:
     """An artist location: empty with null coordinates, or a place maybe without them."""
     if rng.random() < EMPTY_LOCATION_SHARE:
         return "", None, None
-    location, lat, lon = rng.choice(_ARTIST_PLACES)
+    location, lat, lon = rng.choice(ARTIST_PLACES)
     if lat is not None and rng.random() < NULL_COORDS_SHARE:
         lat = lon = None
     return location, lat, lon
@@ -194,7 +194,7 @@ def _variant_name(rng: random.Random, name: str) -> str:
         return name.replace(" & ", " and ")
     if rng.random() < 0.5:
         return name.upper()
-    return f"{name} feat. {rng.choice(_FEMALE + _MALE)} {rng.choice(_LAST)}"
+    return f"{name} feat. {rng.choice(FEMALE + MALE)} {rng.choice(LAST)}"
 
 
 def _make_artists(rng: random.Random, count: int, ids: set[str]) -> list[_Artist]:
@@ -214,8 +214,8 @@ def _make_artists(rng: random.Random, count: int, ids: set[str]) -> list[_Artist
     return artists
 
 
-def _song_for(rng: random.Random, artist: _Artist, ids: set[str]) -> _Song:
-    return _Song(
+def _song_for(rng: random.Random, artist: _Artist, ids: set[str]) -> Song:
+    return Song(
         track_id=_new_id(rng, "TR", _UPPER, ids),
         song_id=_new_id(rng, "SO", _UPPER, ids),
         artist_id=artist.artist_id,
@@ -229,7 +229,7 @@ def _song_for(rng: random.Random, artist: _Artist, ids: set[str]) -> _Song:
     )
 
 
-def _make_catalog(rng: random.Random, songs: int) -> tuple[list[_Artist], list[_Song]]:
+def make_catalog(rng: random.Random, songs: int) -> tuple[list[_Artist], list[Song]]:
     """Artists and their songs, quirks included; exactly `songs` songs."""
     duplicates = max(1, songs // 100) if songs >= 4 else 0
     base = songs - duplicates
@@ -245,9 +245,9 @@ def _make_catalog(rng: random.Random, songs: int) -> tuple[list[_Artist], list[_
     return artists, catalog
 
 
-def _add_artist_variants(rng: random.Random, catalog: list[_Song]) -> None:
+def _add_artist_variants(rng: random.Random, catalog: list[Song]) -> None:
     """Give some multi-song artists another spelling or location in one file."""
-    by_artist: dict[str, list[_Song]] = {}
+    by_artist: dict[str, list[Song]] = {}
     for song in catalog:
         by_artist.setdefault(song.artist_id, []).append(song)
     multi = [songs for songs in by_artist.values() if len(songs) > 1]  # insertion order: deterministic
@@ -266,7 +266,7 @@ def _add_artist_variants(rng: random.Random, catalog: list[_Song]) -> None:
             song.location, song.latitude, song.longitude = location, lat, lon
 
 
-def _duplicate_titles(rng: random.Random, catalog: list[_Song], count: int, ids: set[str]) -> list[_Song]:
+def _duplicate_titles(rng: random.Random, catalog: list[Song], count: int, ids: set[str]) -> list[Song]:
     """Songs with the title and artist name of another song but another duration."""
     extra = []
     for original in rng.sample(catalog, min(count, len(catalog))):
@@ -287,7 +287,7 @@ def _duplicate_titles(rng: random.Random, catalog: list[_Song], count: int, ids:
     return extra
 
 
-def _unknown_tracks(rng: random.Random, count: int, catalog: Sequence[_Song]) -> list[_Track]:
+def unknown_tracks(rng: random.Random, count: int, catalog: Sequence[Song]) -> list[Track]:
     """Tracks users play that are in no song file (artist names never in the catalog)."""
     taken = {song.artist_name for song in catalog}
     names: list[str] = []
@@ -296,4 +296,4 @@ def _unknown_tracks(rng: random.Random, count: int, catalog: Sequence[_Song]) ->
         if rng.random() < 0.08:  # collaborations, written with "/" as in the real logs
             name = f"{name} / {_unique_name(rng, _artist_name, taken)}"
         names.append(name)
-    return [_Track(_title(rng), rng.choice(names), _duration(rng)) for _ in range(count)]
+    return [Track(_title(rng), rng.choice(names), _duration(rng)) for _ in range(count)]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sparkify.sample_data.catalog import _Track
-from sparkify.sample_data.sessions import _PAGES, _Session
-from sparkify.sample_data.simulate import _User
+from sparkify.sample_data.catalog import Track
+from sparkify.sample_data.sessions import PAGES, Session
+from sparkify.sample_data.simulate import User
 
 
 def _log_json(value: object) -> str:
@@ -16,7 +16,7 @@ def _log_json(value: object) -> str:
     return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
 
 
-def _user_fragments(user: _User | None) -> tuple[tuple[str, str, str, str, str], ...]:
+def _user_fragments(user: User | None) -> tuple[tuple[str, str, str, str, str], ...]:
     """Pre-encoded (auth..gender, lastName, level..location, registration,
     userAgent..userId) for states 0-3 (logged-out free/paid, logged-in free/paid)."""
     out = []
@@ -38,10 +38,10 @@ def _user_fragments(user: _User | None) -> tuple[tuple[str, str, str, str, str],
     return tuple(out)
 
 
-def _render_days(
-    sessions: Sequence[_Session],
-    users: Sequence[_User],
-    tracks: Sequence[_Track | None],
+def render_days(
+    sessions: Sequence[Session],
+    users: Sequence[User],
+    tracks: Sequence[Track | None],
     period_ms: int,
     days: int,
 ) -> list[list[tuple[int, int, int, str]]]:
@@ -49,8 +49,8 @@ def _render_days(
     artist = ["null" if t is None else _log_json(t.artist) for t in tracks]
     song = ["null" if t is None else _log_json(t.title) for t in tracks]
     length = ["null" if t is None else _log_json(t.length) for t in tracks]
-    method_page = [f'{_log_json(m)},"page":{_log_json(p)}' for p, m, _ in _PAGES]
-    status = [str(s) for _, _, s in _PAGES]
+    method_page = [f'{_log_json(m)},"page":{_log_json(p)}' for p, m, _ in PAGES]
+    status = [str(s) for _, _, s in PAGES]
     frags = [_user_fragments(u) for u in users]
     guest = _user_fragments(None)
     buckets: list[list[tuple[int, int, int, str]]] = [[] for _ in range(days)]

@@ -18,7 +18,7 @@ LOGGED_OUT_START = 0.07  # sessions that start logged out and then Login
 
 # Pages: (name, method, status) as in the real data (and eventsim for the
 # pages the Udacity sample lacks).
-_PAGES = (
+PAGES = (
     ("NextSong", "PUT", 200),
     ("Home", "GET", 200),
     ("Thumbs Up", "PUT", 307),
@@ -57,7 +57,7 @@ _PAGES = (
     DOWNGRADE,
     SUBMIT_DOWNGRADE,
     ERROR,
-) = range(len(_PAGES))
+) = range(len(PAGES))
 
 # What a logged-in user does next, per level (free, paid): page -> weight.
 _NEXT_PAGE = (
@@ -104,7 +104,7 @@ Event = tuple[int, int, int, int]
 
 
 @dataclass
-class _Session:
+class Session:
     start: int  # seconds since the period start
     user: int  # index into the user list; -1 for a guest
     events: list[Event] = field(default_factory=list)
@@ -114,7 +114,7 @@ class _Session:
         return self.events[-1][0] if self.events else 0
 
 
-class _Simulator:
+class Simulator:
     """Turns per-user event budgets into sessions of page views."""
 
     def __init__(self, rng: random.Random, plays: Iterator[int], track_seconds: Sequence[int]) -> None:
@@ -129,7 +129,7 @@ class _Simulator:
         q = 1.0 - 1.0 / SESSION_MEAN
         self.size_cum = list(accumulate(accumulate([1.0] * SESSION_MAX, lambda w, _: w * q)))
 
-    def user_sessions(self, user: _User, budget: int) -> list[_Session]:
+    def user_sessions(self, user: User, budget: int) -> list[Session]:
         """The user's sessions in time order (start times not yet placed)."""
         sessions = []
         while budget > 0:
@@ -137,10 +137,10 @@ class _Simulator:
             events = self.session(user, target)
             user.done += len(events)
             budget -= len(events)
-            sessions.append(_Session(0, -1, events))
+            sessions.append(Session(0, -1, events))
         return sessions
 
-    def session(self, user: _User, target: int) -> list[Event]:
+    def session(self, user: User, target: int) -> list[Event]:
         """At most target events of one session; the user's level carries over."""
         rng = self.rng
         rnd = rng.random

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from sparkify.sample_data.catalog import _Track
-from sparkify.sample_data.sessions import NEXT, _Session, _Simulator
-from sparkify.sample_data.words import _FEMALE, _LAST, _MALE, _METROS, _USER_AGENTS
+from sparkify.sample_data.catalog import Track
+from sparkify.sample_data.sessions import NEXT, Session, Simulator
+from sparkify.sample_data.words import FEMALE, LAST, MALE, METROS, USER_AGENTS
 
 GUEST_EVENT_SHARE = 0.004  # events in sessions of never-logged-in visitors
 PAID_AT_START = 0.3  # users who are paid before the period starts
@@ -28,7 +28,7 @@ _HOUR_WEIGHTS = (6, 5, 4, 3, 2, 2, 1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 8, 
 # Users
 # --------------------------------------------------------------------------
 @dataclass
-class _User:
+class User:
     user_id: str
     first_name: str
     last_name: str
@@ -42,25 +42,25 @@ class _User:
     done: int = 0  # events simulated so far
 
 
-def _make_users(rng: random.Random, count: int, start_sec: int) -> list[_User]:
-    metro_cum = list(accumulate(1.0 / (i + 4) for i in range(len(_METROS))))
-    agent_cum = list(accumulate(w for _, w in _USER_AGENTS))
+def make_users(rng: random.Random, count: int, start_sec: int) -> list[User]:
+    metro_cum = list(accumulate(1.0 / (i + 4) for i in range(len(METROS))))
+    agent_cum = list(accumulate(w for _, w in USER_AGENTS))
     users = []
     for n in range(count):
         gender = rng.choice("FM")
-        first = rng.choice(_FEMALE if gender == "F" else _MALE)
-        agent = rng.choices(_USER_AGENTS, cum_weights=agent_cum)[0][0]
+        first = rng.choice(FEMALE if gender == "F" else MALE)
+        agent = rng.choices(USER_AGENTS, cum_weights=agent_cum)[0][0]
         if "," in agent:
             agent = f'"{agent}"'
         level = 1 if rng.random() < PAID_AT_START else 0
         weight = 1.0 / (0.05 + rng.random()) * (PAID_ACTIVITY if level else 1.0)
         users.append(
-            _User(
+            User(
                 user_id=str(n + 1),
                 first_name=first,
-                last_name=rng.choice(_LAST),
+                last_name=rng.choice(LAST),
                 gender=gender,
-                location=rng.choices(_METROS, cum_weights=metro_cum)[0],
+                location=rng.choices(METROS, cum_weights=metro_cum)[0],
                 user_agent=agent,
                 registration_ms=(start_sec - rng.randrange(3600, 90 * 86400)) * 1000,
                 level=level,
@@ -81,7 +81,7 @@ def _split(total: int, weights: Sequence[float]) -> list[int]:
     return counts
 
 
-def _budgets(users: Sequence[_User], total: int, capacity: int) -> list[int]:
+def _budgets(users: Sequence[User], total: int, capacity: int) -> list[int]:
     """Events per user, proportional to activity, capped at what fits in the period."""
     budgets = _split(total, [u.weight for u in users])
     over = sum(max(0, b - capacity) for b in budgets)
@@ -105,7 +105,7 @@ def _session_starts(rng: random.Random, count: int, days: int, hour_cum: Sequenc
 
 
 def _place_sessions(
-    rng: random.Random, sessions: list[_Session], user: int, period: int, hour_cum: Sequence[int]
+    rng: random.Random, sessions: list[Session], user: int, period: int, hour_cum: Sequence[int]
 ) -> None:
     """Give a user's sessions start times: in order, apart, inside the period."""
     prev_end = -SESSION_GAP
@@ -142,22 +142,22 @@ def _play_stream(rng: random.Random, catalog: int, unknown: int, match_share: fl
 # --------------------------------------------------------------------------
 # The simulation
 # --------------------------------------------------------------------------
-def _simulate(
+def simulate_sessions(
     rng: random.Random,
     play_rng: random.Random,
-    users: list[_User],
-    tracks: Sequence[_Track | None],
+    users: list[User],
+    tracks: Sequence[Track | None],
     catalog: int,
     events: int,
     period: int,
     match_share: float,
     say: Callable[[str], None],
-) -> list[_Session]:
+) -> list[Session]:
     """Exactly `events` events in sessions placed in time and sorted by start;
     a session's list position + 1 is its sessionId."""
     plays = _play_stream(play_rng, catalog, len(tracks) - 1 - catalog, match_share)
     track_seconds = [0] + [int(t.length) for t in tracks[1:] if t is not None]
-    sim = _Simulator(rng, plays, track_seconds)
+    sim = Simulator(rng, plays, track_seconds)
     hour_cum = list(accumulate(_HOUR_WEIGHTS))
     guests = round(events * GUEST_EVENT_SHARE) if events >= 100 else 0
     capacity = max(1, period // 400)  # ~half the period listening, at ~200 s an event
@@ -165,7 +165,7 @@ def _simulate(
     for user, budget in zip(users, budgets, strict=True):
         if budget >= 20 and rng.random() < (DOWNGRADER_SHARE if user.level else UPGRADER_SHARE):
             user.switch_at = rng.randint(budget // 5, budget * 4 // 5)
-    sessions: list[_Session] = []
+    sessions: list[Session] = []
     done = 0
     for index, (user, budget) in enumerate(zip(users, budgets, strict=True)):
         own = sim.user_sessions(user, budget)
@@ -181,13 +181,13 @@ def _simulate(
 
 
 def _guest_sessions(
-    rng: random.Random, sim: _Simulator, events: int, period: int, hour_cum: Sequence[int]
-) -> list[_Session]:
+    rng: random.Random, sim: Simulator, events: int, period: int, hour_cum: Sequence[int]
+) -> list[Session]:
     """Short logged-out visits (1-3 events) adding up to `events` events."""
     sessions = []
     while events > 0:
         size = min(events, rng.randint(1, 3))
-        session = _Session(0, -1, sim.guest_session(size))
+        session = Session(0, -1, sim.guest_session(size))
         start = _session_starts(rng, 1, period // 86400, hour_cum)[0]
         session.start = min(start, period - 1 - session.duration)
         sessions.append(session)
@@ -195,7 +195,7 @@ def _guest_sessions(
     return sessions
 
 
-def _count_plays(sessions: Sequence[_Session], catalog: int) -> tuple[int, int]:
+def count_plays(sessions: Sequence[Session], catalog: int) -> tuple[int, int]:
     """(NextSong events, those naming a catalog song)."""
     nextsong = matched = 0
     for session in sessions:

@@ -4,20 +4,20 @@ combinations; no real titles, names or ids."""
 
 from __future__ import annotations
 
-_FEMALE = (
+FEMALE = (
     "Abigail Addison Alexis Alyssa Amara Aubrey Avery Brianna Brooke Camila Chloe Claire "
     "Daisy Delaney Eleanor Elena Faith Gianna Hailey Harper Hazel Isla Ivy Jade Jocelyn "
     "Julia Kendra Layla Leah Lila Lucia Mackenzie Madelyn Maya Mila Naomi Nora Paige "
     "Piper Quinn Reagan Riley Rosa Ruby Sadie Savannah Sienna Stella Tessa Valeria "
     "Vivian Willow Zoe"
 ).split()
-_MALE = (
+MALE = (
     "Aaron Adrian Alec Andre Axel Beckett Brady Caleb Cameron Carter Cody Colin Damian "
     "Declan Derek Dominic Easton Elias Emmett Felix Gavin Grant Hector Hudson Ian Jace "
     "Jasper Jonah Julian Kai Landon Levi Lincoln Marco Mason Miles Nolan Oscar Owen "
     "Parker Rhys Roman Rowan Silas Theo Tristan Tucker Victor Wesley Xavier Zane"
 ).split()
-_LAST = (
+LAST = (
     "Abbott Alvarez Barker Becker Bishop Blackwell Bowen Brennan Calloway Carver Chan "
     "Compton Crane Dalton Delgado Donovan Duran Ellison Espinoza Farrell Fleming Foley "
     "Galloway Garner Gillespie Goodwin Hale Hammond Harlow Hendrix Holloway Ibarra Jarvis "
@@ -26,7 +26,7 @@ _LAST = (
     "Shepard Sloan Stanton Sutton Talbot Thorne Underwood Vance Velasquez Wade Whitaker "
     "Winslow Yates Zamora"
 ).split()
-_ADJECTIVES = (
+ADJECTIVES = (
     "Amber Ancient Arctic Atomic Autumn Black Blue Broken Burning Chrome Cosmic Crimson "
     "Crystal Dark Distant Electric Empty Endless Fading Falling Frozen Golden Hollow "
     "Honey Hungry Invisible Iron Last Lonely Lost Lucky Lunar Marble Midnight Mystic "
@@ -34,7 +34,7 @@ _ADJECTIVES = (
     "Silent Silver Sleepy Solar Static Stolen Strange Sunday Velvet Violet Wandering "
     "Wild Wooden"
 ).split()
-_NOUNS = (
+NOUNS = (
     "Anchors Arrows Bandits Bells Birds Bones Cadets Candles Canyons Cathedrals Comets "
     "Coyotes Crows Diamonds Drifters Echoes Embers Engines Falcons Foxes Ghosts Giants "
     "Harbors Hearts Horses Islands Jackals Kings Lanterns Lions Machines Mirrors Monks "
@@ -42,8 +42,8 @@ _NOUNS = (
     "Sailors Satellites Shadows Sirens Sparrows Spirits Strangers Thieves Tigers Towers "
     "Travelers Valleys Wolves"
 ).split()
-_BAND_WORDS = ("Band", "Trio", "Quartet", "Orchestra", "Collective", "Project", "Ensemble", "Experience")
-_TITLE_WORDS = (
+BAND_WORDS = ("Band", "Trio", "Quartet", "Orchestra", "Collective", "Project", "Ensemble", "Experience")
+TITLE_WORDS = (
     "Heart Night Fire Rain Road Dream Light Love Summer Winter River Sky Home Stars "
     "Shadow Storm Angel Highway Morning Midnight Ocean Paradise Thunder Mirror Wire "
     "Gold Ghost Garden Island Train Window Echo Letter Promise Secret Silence Smoke "
@@ -51,24 +51,24 @@ _TITLE_WORDS = (
     "Carnival Satellite Cowboy Valentine Harbor Lantern Memory Voices Wonder Canyon "
     "Velvet Thief Saint Sinner Runaway Stranger Ballad Radio Neon Desert Fever Honey"
 ).split()
-_TITLE_ADJ = (
+TITLE_ADJ = (
     "Little Lonely Sweet Wild Broken Golden Endless Electric Blue Lost Crazy Silent "
     "Burning Dancing Falling Last Only Secret Hungry Holy Rainy Summer Velvet Young"
 ).split()
-_TITLE_NON_ASCII = (
+TITLE_NON_ASCII = (
     "Corazón", "Café", "Mañana", "Niño", "Über", "Déjà Vu", "Señorita", "Été", "Canción", "Fräulein",
 )
-_TITLE_NEGATIONS = ("Don't", "Can't", "Won't", "Never", "Let's Not")
-_TITLE_VERBS = (
+TITLE_NEGATIONS = ("Don't", "Can't", "Won't", "Never", "Let's Not")
+TITLE_VERBS = (
     "Stop", "Wait", "Look Back", "Let Go", "Forget", "Cry", "Run Away", "Sleep", "Say Goodbye", "Dance",
 )
-_TITLE_SUBJECTS = ("I'm", "You're", "We're", "She's", "They're", "Ain't Nobody")
-_TITLE_STATES = ("Lost", "Alive", "Gone", "Falling", "Ready", "Dreamin'", "Lovin' It", "Home", "On Fire")
-_TITLE_SUFFIXES = ("(Album Version)", "(Live)", "(Remastered)", "(Radio Edit)", "(Acoustic)", "(Demo)", "[Remix]")
+TITLE_SUBJECTS = ("I'm", "You're", "We're", "She's", "They're", "Ain't Nobody")
+TITLE_STATES = ("Lost", "Alive", "Gone", "Falling", "Ready", "Dreamin'", "Lovin' It", "Home", "On Fire")
+TITLE_SUFFIXES = ("(Album Version)", "(Live)", "(Remastered)", "(Radio Edit)", "(Acoustic)", "(Demo)", "[Remix]")
 
 # Artist home towns: (location, latitude, longitude); None coordinates are
 # places the dataset knows by name only.
-_ARTIST_PLACES: tuple[tuple[str, float | None, float | None], ...] = (
+ARTIST_PLACES: tuple[tuple[str, float | None, float | None], ...] = (
     ("Austin, TX", 30.26759, -97.74299),
     ("Seattle, WA", 47.60357, -122.32945),
     ("Detroit, MI", 42.33168, -83.04792),
@@ -117,7 +117,7 @@ _ARTIST_PLACES: tuple[tuple[str, float | None, float | None], ...] = (
 )
 
 # US metro areas (Census CBSA names) for users, most populous first.
-_METROS = (
+METROS = (
     "New York-Newark-Jersey City, NY-NJ-PA",
     "Los Angeles-Long Beach-Anaheim, CA",
     "Chicago-Naperville-Elgin, IL-IN-WI",
@@ -172,7 +172,7 @@ _METROS = (
 
 # Browser userAgents of 2018-era eventsim: (string, weight). Values with a
 # comma carry literal double quotes, as in the real data.
-_USER_AGENTS = (
+USER_AGENTS = (
     ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_5) AppleWebKit/537.36 (KHTML, like Gecko) "
      "Chrome/37.0.2062.120 Safari/537.36", 12),
     ("Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) "

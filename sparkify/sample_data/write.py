@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
-from sparkify.sample_data.catalog import _Song
+from sparkify.sample_data.catalog import Song
 
 WRITE_THREADS = 8  # parallel small-file writes (latency bound, not CPU bound)
 
@@ -18,7 +18,7 @@ _SONG_FILE_RE = re.compile(r"TR[A-Z0-9]{16}\.json")
 _LOG_FILE_RE = re.compile(r"\d{4}-\d{2}-\d{2}-events\.json")
 
 
-def _clear_previous(out_dir: Path, keep: set[Path]) -> None:
+def clear_previous(out_dir: Path, keep: set[Path]) -> None:
     """Delete the song and log files a previous run wrote (recognised by their
     names and depth) that are not in keep (those get overwritten), and the
     folders that leaves empty; nothing else."""
@@ -41,12 +41,12 @@ def _clear_previous(out_dir: Path, keep: set[Path]) -> None:
             root.rmdir()
 
 
-def _song_path(out_dir: Path, track_id: str) -> Path:
+def song_path(out_dir: Path, track_id: str) -> Path:
     """song_data/X/Y/Z/<track>.json, X/Y/Z the track id's 3rd-5th characters."""
     return out_dir / "song_data" / track_id[2] / track_id[3] / track_id[4] / f"{track_id}.json"
 
 
-def _log_path(out_dir: Path, day: date) -> Path:
+def log_path(out_dir: Path, day: date) -> Path:
     return out_dir / "log_data" / f"{day:%Y}" / f"{day:%m}" / f"{day:%Y-%m-%d}-events.json"
 
 
@@ -69,14 +69,14 @@ def _write_batch(files: Sequence[tuple[Path, bytes]]) -> None:
         _write_bytes(path, data)
 
 
-def _write_songs(out_dir: Path, catalog: Sequence[_Song], progress: Callable[[str], None]) -> None:
+def write_songs(out_dir: Path, catalog: Sequence[Song], progress: Callable[[str], None]) -> None:
     """One file per song. Small-file creation is I/O latency bound, so threads
     write in parallel, one top-level folder (song_data/X) per batch; the bytes
     do not depend on the order."""
     batches: dict[str, list[tuple[Path, bytes]]] = {}
     for song in sorted(catalog, key=lambda s: s.track_id):
         batches.setdefault(song.track_id[2], []).append(
-            (_song_path(out_dir, song.track_id), song.to_json().encode("ascii"))
+            (song_path(out_dir, song.track_id), song.to_json().encode("ascii"))
         )
     (out_dir / "song_data").mkdir(exist_ok=True)
     written = 0
@@ -87,7 +87,7 @@ def _write_songs(out_dir: Path, catalog: Sequence[_Song], progress: Callable[[st
             written += len(batch)
 
 
-def _write_logs(
+def write_logs(
     out_dir: Path,
     days: Sequence[list[tuple[int, int, int, str]]],
     start: date,
@@ -105,7 +105,7 @@ def _write_logs(
                 if pos < len(lines):
                     lines.insert(pos, "")
         day = start + timedelta(days=index)
-        path = _log_path(out_dir, day)
+        path = log_path(out_dir, day)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="ascii", newline="", buffering=1 << 20) as f:
             f.write("\n".join(lines))
