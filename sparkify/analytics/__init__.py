@@ -15,6 +15,10 @@ Times are UTC, as stored.
 ``open_warehouse()`` opens the warehouse read-only through the project's own
 config resolution (``load_config``: $DWH_CONFIG > ./dwh.cfg > <project>/dwh.cfg
 > built-in defaults) and ``connect``; nothing here runs at import.
+
+The package: warehouse (open_warehouse, WarehouseUnavailable), filters
+(Filters, the plays CTE, filter_options) and queries (the questions); this
+module re-exports them, so ``analytics.by_weekday(...)`` is the way in.
 """
 
 from __future__ import annotations

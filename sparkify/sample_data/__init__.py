@@ -1,6 +1,6 @@
 """A deterministic generator of Sparkify-like raw JSON: song files and app event logs.
 
-The project ships its own sample data, made by this module (never copied from
+The project ships its own sample data, made by this package (never copied from
 the real Udacity sample). ``generate(out_dir, events=..., songs=...)`` writes,
 byte for byte reproducibly for the same arguments:
 
@@ -54,6 +54,10 @@ Determinism: everything comes from ``random.Random(seed)`` (sub-streams seeded
 from it in a fixed order), integer time arithmetic and plain float arithmetic
 (no log/exp based distributions, whose last bits may differ between C
 libraries), never the wall clock or set/dict iteration order of hashed values.
+
+The package, one module a step of generate(): words (the invented vocabulary),
+catalog (artists, songs, quirks), simulate (users and their sessions in time;
+sessions: one user's page views), render (the event JSON text), write (files).
 """
 
 from __future__ import annotations
