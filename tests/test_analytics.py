@@ -1,4 +1,4 @@
-"""The analytics questions (sparkify/analytics.py) on a warehouse built from generated data.
+"""The analytics questions (sparkify/analytics/) on a warehouse built from generated data.
 
 Every expected answer is computed here in plain Python from the raw JSON files
 the generator wrote, never from the warehouse, and the queries run on DuckDB

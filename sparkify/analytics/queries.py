@@ -1,61 +1,17 @@
-"""The analysts' questions on the star schema, for the notebook and the dashboard.
-
-Each question is one function ``question(engine, filters) -> DataFrame``; the
-SQL is portable (DuckDB, PostgreSQL, Redshift: CTEs, CASE, LIKE, COUNT
-DISTINCT, LAG) and every value - dates, levels, genders, LIKE patterns, limits -
-goes in as a parameter with ``engine.placeholder``, never formatted into the
-text. Ratios (shares, plays per user) are computed here in pandas, not in SQL,
-so integer division never differs between engines.
-
-Every query starts from the same CTE, ``plays``: the songplays the ``Filters``
-select, with the user's gender. Levels are the level *at the play* (songplays
-keeps it), so a user who upgrades counts as free before and paid after.
-Times are UTC, as stored.
-
-``open_warehouse()`` opens the warehouse read-only through the project's own
-config resolution (``load_config``: $DWH_CONFIG > ./dwh.cfg > <project>/dwh.cfg
-> built-in defaults) and ``connect``; nothing here runs at import.
-"""
+"""The analysts' questions: one function ``question(engine, filters) -> DataFrame``
+each, ratios computed in pandas."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 
-import sql_queries as sql
-from sparkify.config import load_config
-from sparkify.engines import Engine, connect
-from sparkify.errors import SparkifyError
+from sparkify.analytics.filters import Filters, conditions, query_plays
+from sparkify.engines import Engine
 
-__all__ = [
-    "BROWSERS",
-    "BUILD_COMMAND",
-    "OPERATING_SYSTEMS",
-    "WEEKDAYS",
-    "Filters",
-    "Headline",
-    "Options",
-    "WarehouseUnavailable",
-    "browsers",
-    "by_gender",
-    "by_hour",
-    "by_level",
-    "by_weekday",
-    "conversions",
-    "daily_plays",
-    "filter_options",
-    "headline",
-    "open_warehouse",
-    "operating_systems",
-    "top_artists",
-    "top_songs",
-]
-
-BUILD_COMMAND = "python create_tables.py && python etl.py"
 # time.weekday: 0 = Sunday .. 6 = Saturday
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 OTHER = "Other"
@@ -80,129 +36,6 @@ BROWSERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-class WarehouseUnavailable(SparkifyError):
-    """There is no warehouse to analyse yet, or it cannot be reached: one line saying what to do."""
-
-    def _render_traceback_(self) -> list[str]:
-        # IPython / Jupyter show this instead of a traceback: the message is the whole story.
-        return [f"{type(self).__name__}: {self}"]
-
-
-# ---------------------------------------------------------------- filters
-
-
-def _tuple(values: Iterable[str] | str | None) -> tuple[str, ...]:
-    if values is None:
-        return ()
-    if isinstance(values, str):
-        return (values,)
-    return tuple(dict.fromkeys(values))  # keeps order, drops repeats
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which plays a question looks at. An empty choice means all.
-
-    start, end: first and last UTC day, both included. levels: the level at
-    the play ("free", "paid"). genders: the user's gender ("F", "M").
-    """
-
-    start: date | None = None
-    end: date | None = None
-    levels: tuple[str, ...] = ()
-    genders: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("start", "end"):
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                object.__setattr__(self, name, value.date())
-            elif value is not None and not isinstance(value, date):
-                raise TypeError(f"Filters.{name} must be a date, not {type(value).__name__}")
-        object.__setattr__(self, "levels", _tuple(self.levels))
-        object.__setattr__(self, "genders", _tuple(self.genders))
-        if self.start and self.end and self.start > self.end:
-            raise ValueError(f"Filters: start {self.start} is after end {self.end}")
-
-    def describe(self) -> str:
-        """One line for captions: what is selected."""
-        parts = []
-        if self.start or self.end:
-            parts.append(f"{self.start or 'first day'} to {self.end or 'last day'}")
-        if self.levels:
-            parts.append("level " + " or ".join(self.levels))
-        if self.genders:
-            parts.append("gender " + " or ".join(self.genders))
-        return ", ".join(parts) if parts else "all plays"
-
-
-def _in(column: str, values: Sequence[str], placeholder: str) -> str:
-    return f"{column} IN ({', '.join([placeholder] * len(values))})"
-
-
-def _conditions(
-    filters: Filters,
-    placeholder: str,
-    time_column: str,
-    level_columns: Sequence[str],
-    gender_column: str,
-) -> tuple[str, list]:
-    """The filters as a WHERE clause of placeholders (empty when all) and its parameters."""
-    clauses: list[str] = []
-    params: list = []
-    if filters.start:
-        clauses.append(f"{time_column} >= {placeholder}")
-        params.append(datetime.combine(filters.start, datetime.min.time()))
-    if filters.end:
-        # the whole last day: before midnight after it
-        clauses.append(f"{time_column} < {placeholder}")
-        params.append(datetime.combine(filters.end + timedelta(days=1), datetime.min.time()))
-    if filters.levels:
-        for column in level_columns:
-            clauses.append(_in(column, filters.levels, placeholder))
-            params.extend(filters.levels)
-    if filters.genders:
-        clauses.append(_in(gender_column, filters.genders, placeholder))
-        params.extend(filters.genders)
-    if not clauses:
-        return "", params
-    return "WHERE " + "\n        AND ".join(clauses), params
-
-
-PLAYS_CTE = """
-WITH plays AS (
-    -- the songplays the filters select, with the user's gender
-    SELECT
-        sp.songplay_id,
-        sp.start_time,
-        sp.user_id,
-        sp.level,
-        sp.song_id,
-        sp.artist_id,
-        sp.session_id,
-        sp.user_agent,
-        u.gender
-    FROM songplays AS sp
-    LEFT JOIN users AS u
-        ON u.user_id = sp.user_id
-    {where}
-)"""
-
-
-def _plays_cte(engine: Engine, filters: Filters) -> tuple[str, list]:
-    where, params = _conditions(filters, engine.placeholder, "sp.start_time", ("sp.level",), "u.gender")
-    return PLAYS_CTE.format(where=where), params
-
-
-def _query(engine: Engine, filters: Filters | None, body: str, extra: Sequence = (), **fragments: str) -> list[tuple]:
-    """Run ``PLAYS_CTE`` + body. In body, ``{p}`` is the engine's placeholder
-    (its parameters, ``extra``, follow the filters' in order) and other
-    ``{name}``s are SQL fragments built here - placeholders, or a column name
-    from a fixed list - never values."""
-    cte, params = _plays_cte(engine, filters or Filters())
-    return engine.query(cte + body.format(p=engine.placeholder, **fragments), [*params, *extra])
-
-
 def _frame(rows: list[tuple], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(columns))
 
@@ -213,63 +46,6 @@ def _ratio(numerator: pd.Series, denominator: pd.Series | int | float) -> pd.Ser
         denominator = pd.Series(denominator, index=numerator.index)
     result = numerator.astype(float) / denominator.astype(float).where(denominator != 0)
     return result.fillna(0.0)
-
-
-# ---------------------------------------------------------------- opening
-
-
-def open_warehouse(config_path: str | os.PathLike | None = None) -> Engine:
-    """The configured warehouse, read-only, checked to hold a loaded star schema.
-
-    Config as every script finds it (load_config: the argument > $DWH_CONFIG >
-    ./dwh.cfg > <project>/dwh.cfg > defaults). Raises WarehouseUnavailable with
-    a one-line message naming the command that fixes it.
-    """
-    try:
-        config = load_config(config_path)
-        engine = connect(config, read_only=True)
-    except SparkifyError as exc:
-        raise WarehouseUnavailable(str(exc)) from None
-    try:
-        existing = engine.existing_tables()
-        missing = [table for table in sql.STAR_TABLES if table not in existing]
-        if missing:
-            raise WarehouseUnavailable(
-                f"table {missing[0]} does not exist in the {engine.name} warehouse ({config.describe()}) "
-                "- run create_tables.py and etl.py"
-            )
-        if engine.count("songplays") == 0:
-            raise WarehouseUnavailable(
-                f"the {engine.name} warehouse has no songplays yet ({config.describe()}) - run etl.py"
-            )
-    except SparkifyError as exc:
-        engine.close()
-        if isinstance(exc, WarehouseUnavailable):
-            raise
-        raise WarehouseUnavailable(str(exc)) from None
-    return engine
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the filters can choose from."""
-
-    first_day: date
-    last_day: date
-    levels: tuple[str, ...]
-    genders: tuple[str, ...]
-
-
-def filter_options(engine: Engine) -> Options:
-    (first, last), = engine.query("SELECT MIN(start_time), MAX(start_time) FROM songplays")
-    levels = engine.query("SELECT DISTINCT level FROM songplays WHERE level IS NOT NULL ORDER BY level")
-    genders = engine.query("SELECT DISTINCT gender FROM users WHERE gender IS NOT NULL ORDER BY gender")
-    return Options(
-        first_day=first.date(),
-        last_day=last.date(),
-        levels=tuple(level for (level,) in levels),
-        genders=tuple(gender for (gender,) in genders),
-    )
 
 
 # ---------------------------------------------------------------- headline
@@ -299,7 +75,7 @@ SELECT
     COUNT(song_id) AS matched_plays
 FROM plays
 """
-    (row,) = _query(engine, filters, body)
+    (row,) = query_plays(engine, filters, body)
     return Headline(*(int(value) for value in row))
 
 
@@ -325,7 +101,7 @@ def _by_time_part(engine: Engine, filters: Filters | None, part: str) -> pd.Data
     """Plays and users per value of the time column part (a TIME_PARTS key), every value
     present: 0 where there are no plays."""
     values = TIME_PARTS[part]  # the column name comes from this fixed list, never from a caller's text
-    found = _frame(_query(engine, filters, TIME_PART_SQL, part=part), [part, "plays", "users"]).set_index(part)
+    found = _frame(query_plays(engine, filters, TIME_PART_SQL, part=part), [part, "plays", "users"]).set_index(part)
     return found.reindex(values, fill_value=0).rename_axis(part).reset_index()
 
 
@@ -356,7 +132,7 @@ FROM plays
 GROUP BY level
 ORDER BY level
 """
-    frame = _frame(_query(engine, filters, body), ["level", "plays", "users"])
+    frame = _frame(query_plays(engine, filters, body), ["level", "plays", "users"])
     frame["plays_per_user"] = _ratio(frame["plays"], frame["users"])
     frame["share"] = _ratio(frame["plays"], frame["plays"].sum())
     return frame
@@ -390,7 +166,7 @@ FROM sessions
 GROUP BY gender
 ORDER BY gender
 """
-    frame = _frame(_query(engine, filters, body), ["gender", "plays", "users", "sessions", "paid_plays"])
+    frame = _frame(query_plays(engine, filters, body), ["gender", "plays", "users", "sessions", "paid_plays"])
     for column in ("plays", "users", "sessions", "paid_plays"):
         frame[column] = frame[column].astype("int64")
     frame["share"] = _ratio(frame["plays"], frame["plays"].sum())
@@ -439,7 +215,7 @@ GROUP BY plays.song_id, s.title, a.name
 ORDER BY plays DESC, plays.song_id
 LIMIT {p}
 """
-    rows = _query(engine, filters, body, [_check_limit(limit)])
+    rows = query_plays(engine, filters, body, [_check_limit(limit)])
     frame = _frame(rows, ["song_id", "title", "artist", "plays"])
     frame["share"] = _ratio(frame["plays"], headline(engine, filters).plays)
     return frame
@@ -459,7 +235,7 @@ GROUP BY plays.artist_id, a.name
 ORDER BY plays DESC, plays.artist_id
 LIMIT {p}
 """
-    rows = _query(engine, filters, body, [_check_limit(limit)])
+    rows = query_plays(engine, filters, body, [_check_limit(limit)])
     frame = _frame(rows, ["artist_id", "artist", "plays"])
     frame["share"] = _ratio(frame["plays"], headline(engine, filters).plays)
     return frame
@@ -498,7 +274,7 @@ ORDER BY plays DESC, label
 
 def _platform(engine: Engine, filters: Filters | None, rules, column: str) -> pd.DataFrame:
     case, case_params = _classify(rules, "plays.user_agent", engine.placeholder)
-    frame = _frame(_query(engine, filters, PLATFORM_SQL, case_params, case=case), [column, "plays", "users"])
+    frame = _frame(query_plays(engine, filters, PLATFORM_SQL, case_params, case=case), [column, "plays", "users"])
     frame["share"] = _ratio(frame["plays"], frame["plays"].sum())
     return frame
 
@@ -531,7 +307,7 @@ GROUP BY CAST(start_time AS DATE)
 ORDER BY day
 """
     columns = ["day", "plays", "users", "free_plays", "paid_plays"]
-    frame = _frame(_query(engine, filters, body), columns)
+    frame = _frame(query_plays(engine, filters, body), columns)
     filters = filters or Filters()
     if frame.empty and not (filters.start and filters.end):
         return frame
@@ -589,7 +365,7 @@ def conversions(engine: Engine, filters: Filters | None = None) -> pd.DataFrame:
     conversion passes a level filter only when both free and paid are chosen
     (or none), as it is a play at each level.
     """
-    where, params = _conditions(
+    where, params = conditions(
         filters or Filters(), engine.placeholder, "converted_at", ("previous_level", "level"), "gender"
     )
     rows = engine.query(CONVERSIONS_SQL.format(where=where), params)
