@@ -25,6 +25,10 @@ time per step, records per second and peak memory (max RSS of the etl.py
 process). Also measures the floor the same way: a process in which DuckDB only
 scans the event files and Python reads each song file once.
 
+Then the daily run (unless --no-daily): a full load of every day but the last,
+then a plain etl.py once the last day's file arrives (it loads that file only),
+then one more with nothing new; each as its own process, medians over --runs.
+
 Figures are medians over --runs runs. Timing is not asserted anywhere: shared
 machines are noisy, so run it on a quiet one and report what it prints."""
 
@@ -79,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", type=Path, default=PROJECT_DIR / "bench-data",
         help="where generated data is kept and reused (default bench-data/, git-ignored)",
     )
+    p.add_argument("--no-daily", action="store_true", help="skip the daily-run measurement")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     args = p.parse_args(argv)
     if args.events < 1 or args.songs < 1 or args.runs < 1:
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append((wall, rss, summary))
             print(f"run {number}: {wall:.2f} s wall, {rss:,.0f} MB peak RSS", flush=True)
         floor = [run_measured([python, "-c", FLOOR, str(data / "log_data"), str(data / "song_data")]) for _ in range(args.runs)]
+        daily = None if args.no_daily else measure_daily(python, data, Path(work), args.runs)
 
     summary = runs[-1][2]
     events = summary["rows"]["staging_events"]
@@ -117,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "floor_wall_seconds": round(statistics.median(f[0] for f in floor), 2),
         "floor_peak_rss_mb": round(max(f[1] for f in floor)),
         "cpus": os.cpu_count(),
+        "daily": daily,
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -132,7 +139,54 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  peak RSS: {result['peak_rss_mb']:,} MB")
     print(f"  floor (DuckDB scans the events, Python reads each song file once): "
           f"{result['floor_wall_seconds']:.2f} s, {result['floor_peak_rss_mb']:,} MB")
+    if daily:
+        print(f"\nincremental (median of {args.runs} runs):")
+        print(f"  full load of all days but the last  {daily['full_seconds']:>7.2f} s")
+        print(f"  daily run: the last day's file      {daily['daily_seconds']:>7.2f} s"
+              f"  ({daily['daily_share']:.0%} of the full load; {daily['daily_events']:,} new events)")
+        print(f"  run with nothing new                {daily['nothing_new_seconds']:>7.2f} s")
     return 0
+
+
+def measure_daily(python: str, data: Path, work: Path, runs: int) -> dict:
+    """A full load of every day but the last, then the last day as a daily run, then a run with nothing new."""
+    days = sorted((data / "log_data").rglob("*.json"))
+    log_data = work / "daily" / "log_data"
+    config = work / "daily.cfg"
+    config.write_text(
+        "[DWH]\nENGINE = duckdb\nDUCKDB_PATH = daily.duckdb\n"
+        f"[S3]\nLOG_DATA = {log_data}\nSONG_DATA = {data / 'song_data'}\n"
+        f"LOG_JSONPATH = {data / 'log_json_path.json'}\n"
+    )
+
+    def link(day: Path) -> None:  # the input folder holds links to the generated files
+        target = log_data / day.relative_to(data / "log_data")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(day)
+
+    full, daily, idle = [], [], []
+    new_events = 0
+    for _ in range(runs):
+        if log_data.exists():
+            for path in sorted(log_data.rglob("*"), reverse=True):
+                path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+        for day in days[:-1]:
+            link(day)
+        run_measured([python, "create_tables.py", "--config", str(config), "--yes", "-q"])
+        full.append(run_measured([python, "etl.py", "--config", str(config), "--json", "-q"])[0])
+        link(days[-1])
+        wall, _, stdout = run_measured([python, "etl.py", "--config", str(config), "--json", "-q"])
+        daily.append(wall)
+        new_events = json.loads(stdout)["rows"]["staging_events"]
+        idle.append(run_measured([python, "etl.py", "--config", str(config), "--json", "-q"])[0])
+    full_s, daily_s = statistics.median(full), statistics.median(daily)
+    return {
+        "full_seconds": round(full_s, 2),
+        "daily_seconds": round(daily_s, 2),
+        "nothing_new_seconds": round(statistics.median(idle), 2),
+        "daily_share": round(daily_s / full_s, 3),
+        "daily_events": new_events,
+    }
 
 
 if __name__ == "__main__":
