@@ -83,6 +83,27 @@ STAGING_SONGS_COLUMNS = (
 # No PRIMARY KEY constraints: Redshift does not enforce them, and keeping an
 # index up to date would cost DuckDB more than the whole load. Uniqueness of
 # every key is checked inside the load's transaction instead (CHECKS below).
+# A song record's columns (staging_songs, song_catalog), and a user's latest
+# event with what orders it (staging_users, user_latest).
+_SONG_COLUMNS = """    num_songs         INTEGER,
+    artist_id         VARCHAR(32),
+    artist_latitude   DOUBLE PRECISION,
+    artist_longitude  DOUBLE PRECISION,
+    artist_location   VARCHAR(1024),
+    artist_name       VARCHAR(1024),
+    song_id           VARCHAR(32),
+    title             VARCHAR(1024),
+    duration          DOUBLE PRECISION,
+    year              INTEGER"""
+_USER_EVENT_COLUMNS = """    user_id          INTEGER NOT NULL,
+    ts               BIGINT,
+    session_id       BIGINT,
+    item_in_session  INTEGER,
+    level            VARCHAR(16),
+    first_name       VARCHAR(256),
+    last_name        VARCHAR(256),
+    gender           VARCHAR(16)"""
+
 CREATE_TABLES = {
     # Staging: loaded whole and scanned whole once per run -> EVEN spreads the
     # COPY over every slice; no sort key (nothing is range-filtered).
@@ -108,20 +129,11 @@ CREATE TABLE staging_events (
     user_id          VARCHAR(32),     -- as in the logs: text, NULL when logged out
     source_file      VARCHAR(1024)    -- the file it came from (local engines; NULL after COPY)
 ){attributes}""",
-    "staging_songs": """
+    "staging_songs": f"""
 CREATE TABLE staging_songs (
-    num_songs         INTEGER,
-    artist_id         VARCHAR(32),
-    artist_latitude   DOUBLE PRECISION,
-    artist_longitude  DOUBLE PRECISION,
-    artist_location   VARCHAR(1024),
-    artist_name       VARCHAR(1024),
-    song_id           VARCHAR(32),
-    title             VARCHAR(1024),
-    duration          DOUBLE PRECISION,
-    year              INTEGER,         -- 0 in the source means unknown
+{_SONG_COLUMNS},         -- year 0 in the source means unknown
     source_file       VARCHAR(1024)    -- the file it came from (local engines)
-){attributes}""",
+){{attributes}}""",
     # Rejected input records of the latest run (replaced at every run).
     "load_errors": """
 CREATE TABLE load_errors (
@@ -189,45 +201,22 @@ CREATE TABLE time (
 ){attributes}""",
     # Each batch user's latest event, among the batch and what was chosen before
     # (a work table of the users upsert, replaced at every run).
-    "staging_users": """
+    "staging_users": f"""
 CREATE TABLE staging_users (
-    user_id          INTEGER NOT NULL,
-    ts               BIGINT,
-    session_id       BIGINT,
-    item_in_session  INTEGER,
-    level            VARCHAR(16),
-    first_name       VARCHAR(256),
-    last_name        VARCHAR(256),
-    gender           VARCHAR(16)
-){attributes}""",
+{_USER_EVENT_COLUMNS}
+){{attributes}}""",
     # What incremental runs keep so that the star schema stays equal to one
     # full load of everything loaded (see STAR_UPSERTS). Every valid song
     # record loaded: songs, artists and the songplay match are chosen from it.
-    "song_catalog": """
+    "song_catalog": f"""
 CREATE TABLE song_catalog (
-    num_songs         INTEGER,
-    artist_id         VARCHAR(32),
-    artist_latitude   DOUBLE PRECISION,
-    artist_longitude  DOUBLE PRECISION,
-    artist_location   VARCHAR(1024),
-    artist_name       VARCHAR(1024),
-    song_id           VARCHAR(32),
-    title             VARCHAR(1024),
-    duration          DOUBLE PRECISION,
-    year              INTEGER
-){attributes}""",
+{_SONG_COLUMNS}
+){{attributes}}""",
     # Each user's latest event so far, with what orders it (users shows its choice).
-    "user_latest": """
+    "user_latest": f"""
 CREATE TABLE user_latest (
-    user_id          INTEGER NOT NULL,
-    ts               BIGINT,
-    session_id       BIGINT,
-    item_in_session  INTEGER,
-    level            VARCHAR(16),
-    first_name       VARCHAR(256),
-    last_name        VARCHAR(256),
-    gender           VARCHAR(16)
-){attributes}""",
+{_USER_EVENT_COLUMNS}
+){{attributes}}""",
     # What each songplay was a play of, to match it again when songs arrive.
     "songplay_tracks": """
 CREATE TABLE songplay_tracks (
@@ -329,10 +318,12 @@ SELECT num_songs, artist_id, artist_latitude, artist_longitude, artist_location,
 FROM staging_songs
 """
 
-SONGS_DELETE = """
-DELETE FROM songs
-WHERE song_id IN (SELECT song_id FROM staging_songs)
-"""
+def delete_touched(table: str, key: str, batch: str) -> str:
+    """The delete of delete-then-insert: the rows of ``table`` whose key the batch touches."""
+    return f"\nDELETE FROM {table}\nWHERE {key} IN (SELECT {key} FROM {batch})\n"
+
+
+SONGS_DELETE = delete_touched("songs", "song_id", "staging_songs")
 
 SONGS_INSERT = """
 INSERT INTO songs (song_id, title, artist_id, year, duration)
@@ -361,10 +352,7 @@ FROM source
 WHERE copy_number = 1
 """
 
-ARTISTS_DELETE = """
-DELETE FROM artists
-WHERE artist_id IN (SELECT artist_id FROM staging_songs)
-"""
+ARTISTS_DELETE = delete_touched("artists", "artist_id", "staging_songs")
 
 ARTISTS_INSERT = """
 INSERT INTO artists (artist_id, name, location, latitude, longitude)
@@ -450,10 +438,7 @@ FROM ranked
 WHERE recency = 1
 """
 
-USER_LATEST_DELETE = """
-DELETE FROM user_latest
-WHERE user_id IN (SELECT user_id FROM staging_users)
-"""
+USER_LATEST_DELETE = delete_touched("user_latest", "user_id", "staging_users")
 
 USER_LATEST_INSERT = """
 INSERT INTO user_latest (user_id, ts, session_id, item_in_session, level, first_name, last_name, gender)
@@ -461,10 +446,7 @@ SELECT user_id, ts, session_id, item_in_session, level, first_name, last_name, g
 FROM staging_users
 """
 
-USERS_DELETE = """
-DELETE FROM users
-WHERE user_id IN (SELECT user_id FROM staging_users)
-"""
+USERS_DELETE = delete_touched("users", "user_id", "staging_users")
 
 USERS_INSERT = """
 INSERT INTO users (user_id, first_name, last_name, gender, level)

@@ -52,15 +52,16 @@ def shown(path: str) -> str:
         return path
 
 
-def json_files(location: str, what: str) -> list[str]:
-    """The regular *.json files under a local folder (or the file itself), sorted, each once.
+def json_files(location: str, what: str) -> list[tuple[str, os.stat_result]]:
+    """The regular *.json files under a local folder (or the file itself), sorted, each once,
+    with its stat (size, modification time) as the scan took it.
 
     Paths stay strings: with tens of thousands of song files, Path objects
     alone would cost more than reading the files.
     """
     root = Path(location)
     if root.is_file():
-        return [str(root)]
+        return [(str(root), os.stat(root))]
     if not root.is_dir():
         raise InputError(f"{what} folder {root} not found - check [S3] {what} in the config")
     found = _scan(str(root))
@@ -69,7 +70,7 @@ def json_files(location: str, what: str) -> list[str]:
     return found
 
 
-def _scan(root: str) -> list[str]:
+def _scan(root: str) -> list[tuple[str, os.stat_result]]:
     """Every regular *.json file under root, each file read once whatever links lead to it.
 
     A linked folder is followed once, by its identity (device, inode): a link
@@ -81,7 +82,7 @@ def _scan(root: str) -> list[str]:
     a folder.
     """
     seen_folders: set[tuple[int, int]] = set()
-    found: dict[str, tuple[int, int]] = {}  # path -> (device, inode)
+    found: dict[str, os.stat_result] = {}  # path -> its stat
     folders = [root]
     links: list[str] = []  # linked folders, followed after the real ones, in name order
     while folders or links:
@@ -118,22 +119,20 @@ def _scan(root: str) -> list[str]:
                     _add(found, entry.path, entry.stat(follow_symlinks=False))
                 except OSError as exc:
                     raise cannot_read(exc, entry.path) from None
-    paths = sorted(found)
-    if len(set(found.values())) == len(paths):
-        return paths
     seen_files: set[tuple[int, int]] = set()
     once = []
-    for path in paths:  # a file with several names (links) is read once, by its first name
-        if found[path] not in seen_files:
-            seen_files.add(found[path])
-            once.append(path)
+    for path in sorted(found):  # a file with several names (links) is read once, by its first name
+        info = found[path]
+        if (info.st_dev, info.st_ino) not in seen_files:
+            seen_files.add((info.st_dev, info.st_ino))
+            once.append((path, info))
     return once
 
 
-def _add(found: dict[str, tuple[int, int]], path: str, info: os.stat_result) -> None:
-    """Add a regular file with its identity; name any other kind in a warning."""
+def _add(found: dict[str, os.stat_result], path: str, info: os.stat_result) -> None:
+    """Add a regular file with its stat; name any other kind in a warning."""
     if stat.S_ISREG(info.st_mode):
-        found[path] = (info.st_dev, info.st_ino)
+        found[path] = info
     else:
         log.warning("warning: %s is not a regular file (%s): skipped", shown(path), _kind(info.st_mode))
 
@@ -234,12 +233,10 @@ def _listed(location: str, what: str) -> list[SourceFile]:
         from sparkify import aws  # boto3 is only needed for s3:// inputs
 
         return [SourceFile(what, obj.name, obj.size, obj.etag, obj.uri) for obj in aws.list_prefix(location)]
-    paths = json_files(location, what)
     root = Path(location)
     base = str(root.parent if root.is_file() else root).rstrip(os.sep) + os.sep
     listed = []
-    for path in paths:
-        info = os.stat(path)
+    for path, info in json_files(location, what):
         name = path[len(base) :] if path.startswith(base) else os.path.basename(path)
         listed.append(SourceFile(what, name.replace(os.sep, "/"), info.st_size, str(info.st_mtime_ns), path))
     return listed
