@@ -283,23 +283,22 @@ def load_env(config_path: Path | None) -> None:
             load_dotenv(stream=io.StringIO(text), override=False)
 
 
+def _named_file(path: Path, via: str, like: str, missing_fix: str) -> Path:
+    """A config file the user named (--config, $DWH_CONFIG): it must be a file."""
+    if path.is_dir():
+        raise ConfigError(f"config file {path}{via} is a folder - give the path of a file{like}")
+    if not path.is_file():
+        raise ConfigError(f"config file {path}{via} not found{missing_fix}")
+    return path
+
+
 def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
     """The config file to read, or None for the built-in defaults."""
     if explicit is not None:
-        path = Path(explicit)
-        if path.is_dir():
-            raise ConfigError(f"config file {path} is a folder - give the path of a file like dwh.cfg")
-        if not path.is_file():
-            raise ConfigError(f"config file {path} not found - copy dwh.cfg.example to it, or leave out --config")
-        return path
+        return _named_file(Path(explicit), "", " like dwh.cfg", " - copy dwh.cfg.example to it, or leave out --config")
     from_env = os.environ.get(CONFIG_ENV_VAR)
     if from_env:
-        path = Path(from_env)
-        if path.is_dir():
-            raise ConfigError(f"config file {path} (from ${CONFIG_ENV_VAR}) is a folder - give the path of a file")
-        if not path.is_file():
-            raise ConfigError(f"config file {path} (from ${CONFIG_ENV_VAR}) not found")
-        return path
+        return _named_file(Path(from_env), f" (from ${CONFIG_ENV_VAR})", "", "")
     for candidate in (Path.cwd() / DEFAULT_CONFIG_NAME, PROJECT_DIR / DEFAULT_CONFIG_NAME):
         if candidate.is_file():
             return candidate
