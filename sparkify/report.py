@@ -59,10 +59,11 @@ def planned(engine: Engine, batch: Batch, max_errors: int) -> RunSummary:
     if batch.empty:
         lines.append(NOTHING_NEW)
     else:
-        lines.append("would run, in one transaction after staging:")
+        lines.append("would load staging (one transaction):")
+        lines.extend(f"  {statement};" for statement in engine.staging_sql(batch, max_errors))
+        lines.append("then run, in one transaction:")
         if batch.full_refresh:
             lines.extend(f"  {sql.delete_rows(table)};" for table in sql.STAR_TABLES + sql.STATE_TABLES)
-        lines.extend(f"  {statement};" for statement in engine.staging_sql(batch, max_errors))
         for _, statement in sql.STAR_UPSERTS:
             lines.append("  " + engine.render(statement).strip().replace("\n", "\n  ") + ";")
         lines.append("  INSERT INTO loaded_files ... (one row per file above);")
