@@ -40,6 +40,9 @@ def test_example_config_has_every_provisioning_key():
     assert names.identifier and names.region and names.role_name
     assert spec.node_type in settings.NODE_TYPES
     assert [loc.key for loc in locations] == ["LOG_DATA", "SONG_DATA", "LOG_JSONPATH"]
+    # documented there, empty: it must name a bucket of the user's own
+    assert read_file(EXAMPLE).has_option("S3", "MANIFEST_PREFIX")
+    assert settings.read_manifest_location(read_file(EXAMPLE), EXAMPLE) is None
 
 
 def test_settings_are_read_and_normalised(tmp_path):
