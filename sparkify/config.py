@@ -356,7 +356,8 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
             if getattr(inputs, key.lower()) is None:  # MANIFEST_PREFIX: the others are required above
                 raise ConfigError(
                     f"{r.name}: [S3] {key} is missing - set it to an s3:// prefix in a bucket of yours, where each "
-                    "run writes the COPY manifest of its new files (see dwh.cfg.example)"
+                    "run writes the COPY manifest of its new files, and run setup_cluster.py again so the cluster's "
+                    "role may read them (see dwh.cfg.example)"
                 )
             if not is_s3(getattr(inputs, key.lower())):
                 raise ConfigError(f"{r.name}: [S3] {key} must be an s3:// URI for engine redshift (COPY reads from S3)")

@@ -59,6 +59,8 @@ LOG_DATA = s3://sparkify-test-input/log_data
 SONG_DATA = s3://sparkify-test-input/song_data
 LOG_JSONPATH = s3://sparkify-test-input/log_json_path.json
 REGION = us-west-2
+# Where etl.py writes its COPY manifests; empty: not set yet (setup_cluster.py allows that).
+MANIFEST_PREFIX =
 """
 
 

@@ -40,6 +40,9 @@ def test_example_config_has_every_provisioning_key():
     assert names.identifier and names.region and names.role_name
     assert spec.node_type in settings.NODE_TYPES
     assert [loc.key for loc in locations] == ["LOG_DATA", "SONG_DATA", "LOG_JSONPATH"]
+    # documented there, empty: it must name a bucket of the user's own
+    assert read_file(EXAMPLE).has_option("S3", "MANIFEST_PREFIX")
+    assert settings.read_manifest_location(read_file(EXAMPLE), EXAMPLE) is None
 
 
 def test_settings_are_read_and_normalised(tmp_path):
@@ -215,6 +218,52 @@ def test_policy_covers_each_bucket_and_a_whole_bucket_location_needs_no_conditio
     ]
     actions = {s["Action"] for s in policy["Statement"]}
     assert actions == {"s3:ListBucket", "s3:GetObject"}
+
+
+def manifest_location(path: Path):
+    return settings.read_manifest_location(read_file(path), path)
+
+
+def test_manifest_prefix_may_be_unset_for_setup_and_is_checked_like_the_inputs(tmp_path):
+    assert manifest_location(write_cfg(tmp_path)) is None  # setup may come before the pipeline is configured
+    assert manifest_location(write_cfg(tmp_path, MANIFEST_PREFIX=f"s3://{BUCKET}/manifests/")) == settings.S3Location(
+        "MANIFEST_PREFIX", f"s3://{BUCKET}/manifests/", BUCKET, "manifests/"
+    )
+    for value, why in [
+        ("manifests/", "is not an s3:// URI - the cluster reads from S3; use s3://bucket/prefix"),
+        (f"s3://{BUCKET}/manifests/*", "contains * or ? - use a plain prefix (IAM would read them as wildcards)"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            manifest_location(write_cfg(tmp_path, MANIFEST_PREFIX=value))
+        assert str(caught.value) == f"dwh.cfg: [S3] MANIFEST_PREFIX = {value} {why}"
+
+
+def test_role_may_list_and_get_the_copy_manifests_and_write_nothing(tmp_path):
+    path = write_cfg(tmp_path, MANIFEST_PREFIX=f"s3://{BUCKET}/manifests/")
+    policy = iam.read_policy(read_all(path)[2], manifest_location(path))
+    assert policy["Statement"][0]["Condition"] == {
+        "StringLike": {"s3:prefix": ["log_data*", "song_data*", "log_json_path.json*", "manifests/*"]}
+    }
+    assert policy["Statement"][1]["Sid"] == "ReadInputs"
+    assert f"arn:aws:s3:::{BUCKET}/manifests/*" not in policy["Statement"][1]["Resource"]
+    assert policy["Statement"][2] == {
+        "Sid": "ReadCopyManifests",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/manifests/*",
+    }
+    assert {s["Action"] for s in policy["Statement"]} == {"s3:ListBucket", "s3:GetObject"}
+
+
+def test_manifests_in_a_bucket_of_their_own_get_a_listing_of_their_own(tmp_path):
+    path = write_cfg(tmp_path, MANIFEST_PREFIX="s3://my-sparkify-runs/copy")
+    policy = iam.read_policy(read_all(path)[2], manifest_location(path))
+    listings = {s["Resource"]: s.get("Condition") for s in policy["Statement"] if s["Action"] == "s3:ListBucket"}
+    assert listings == {
+        "arn:aws:s3:::my-sparkify-runs": {"StringLike": {"s3:prefix": ["copy*"]}},
+        f"arn:aws:s3:::{BUCKET}": {"StringLike": {"s3:prefix": ["log_data*", "song_data*", "log_json_path.json*"]}},
+    }
+    assert policy["Statement"][-1]["Resource"] == "arn:aws:s3:::my-sparkify-runs/copy*"
 
 
 # ------------------------------------------------------------------ dwh.cfg write-back

@@ -205,6 +205,15 @@ def test_missing_required_key_is_named(case, tmp_path, capsys):
     assert err == f"error: dwh.cfg: [{section}] {key} is missing - set it (see dwh.cfg.example)\n"
 
 
+def test_redshift_without_manifest_prefix_says_where_manifests_go_and_to_rerun_setup(tmp_path, capsys):
+    err = etl_fails(tmp_path, capsys, with_values(REDSHIFT, "S3", MANIFEST_PREFIX=None))
+    assert err == (
+        "error: dwh.cfg: [S3] MANIFEST_PREFIX is missing - set it to an s3:// prefix in a bucket of yours, where each "
+        "run writes the COPY manifest of its new files, and run setup_cluster.py again so the cluster's role may read "
+        "them (see dwh.cfg.example)\n"
+    )
+
+
 def test_empty_required_value_counts_as_missing(tmp_path, capsys):
     # dwh.cfg.example ships "HOST =" for setup_cluster.py to fill in
     err = etl_fails(tmp_path, capsys, with_values(POSTGRES, "CLUSTER", HOST=""))

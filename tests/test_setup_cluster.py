@@ -82,7 +82,8 @@ def test_setup_creates_role_group_and_encrypted_cluster_then_writes_host_and_arn
         f"s3://{BUCKET}/log_json_path.json",
         f"port 5439 is open to 203.0.113.7/32 only (security group {GROUP}, {group['GroupId']})",
         "done: 6 change(s); dwh.cfg has HOST and ARN",
-        "next: python create_tables.py && python etl.py",
+        "set [S3] MANIFEST_PREFIX in dwh.cfg (where etl.py writes its COPY manifests) and run setup_cluster.py "
+        "again so the role may read them, then: python create_tables.py && python etl.py",
     ]
     assert "waiting for cluster sparkify-test to become available (up to 30 min, checking every 0.01 s)" in result.err
 
@@ -117,6 +118,55 @@ def test_role_is_trusted_by_redshift_only_and_reads_only_the_s3_inputs(aws, tmp_
             ],
         },
     ]
+
+
+def role_policy(account) -> dict:
+    policy = account.iam.get_role_policy(RoleName=ROLE, PolicyName="sparkify-s3-read")["PolicyDocument"]
+    return json.loads(policy) if isinstance(policy, str) else policy
+
+
+MANIFESTS = f"s3://{BUCKET}/manifests"
+READ_MANIFESTS = {
+    "Sid": "ReadCopyManifests",
+    "Effect": "Allow",
+    "Action": "s3:GetObject",
+    "Resource": f"arn:aws:s3:::{BUCKET}/manifests*",
+}
+
+
+def test_role_may_read_the_copy_manifests_under_manifest_prefix_and_write_nothing(aws, tmp_path, capsys):
+    result = setup(capsys, write_cfg(tmp_path, MANIFEST_PREFIX=MANIFESTS), "--yes")
+    assert result.code == 0, result.err
+    statements = role_policy(aws)["Statement"]
+    assert statements[0]["Condition"] == {
+        "StringLike": {"s3:prefix": ["log_data*", "song_data*", "log_json_path.json*", "manifests*"]}
+    }
+    assert statements[1]["Sid"] == "ReadInputs" and statements[2:] == [READ_MANIFESTS]
+    assert {s["Action"] for s in statements} == {"s3:ListBucket", "s3:GetObject"}  # no write: etl.py's user writes them
+    lines = result.out.splitlines()
+    assert lines[1] == (
+        f"IAM role {ROLE} ({ROLE_ARN}) may read only s3://{BUCKET}/log_data, s3://{BUCKET}/song_data, "
+        f"s3://{BUCKET}/log_json_path.json, the COPY manifests under {MANIFESTS}"
+    )
+    assert lines[-1] == "next: python create_tables.py && python etl.py"
+
+
+def test_setting_manifest_prefix_after_setup_updates_the_role_on_the_next_run(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path)
+    assert setup(capsys, config, "--yes").code == 0
+    assert "ReadCopyManifests" not in json.dumps(role_policy(aws))
+    config.write_text(config.read_text().replace("MANIFEST_PREFIX =\n", f"MANIFEST_PREFIX = {MANIFESTS}\n"))
+
+    result = setup(capsys, config, "--dry-run")
+    assert result.out.splitlines() == [
+        f"would update IAM role {ROLE} the policy sparkify-s3-read: list and read s3://{BUCKET}/log_data, "
+        f"s3://{BUCKET}/song_data, s3://{BUCKET}/log_json_path.json, the COPY manifests under {MANIFESTS}, nothing else",
+        "dry run: 1 action(s) above would be taken; nothing was changed",
+    ]
+    result = setup(capsys, config)  # the cluster exists: no question
+    assert result.code == 0, result.err
+    assert role_policy(aws)["Statement"][-1] == READ_MANIFESTS
+    assert len(aws.clusters()) == 1
 
 
 def test_port_is_open_to_allowed_cidr_only_in_the_projects_own_group(aws, tmp_path, capsys):

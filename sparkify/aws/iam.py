@@ -1,4 +1,4 @@
-"""The IAM role Redshift assumes for COPY: trusted by Redshift, allowed to read [S3] only."""
+"""The IAM role Redshift assumes for COPY: trusted by Redshift, allowed to read [S3] (inputs and COPY manifests) only."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ TRUST_POLICY = {
 }
 
 
-def read_policy(locations: Sequence[S3Location]) -> dict:
-    """List and get on exactly the [S3] buckets/prefixes: no write, no `*` beyond a prefix."""
-    prefixes: dict[str, list[str]] = {}
-    for loc in locations:
-        prefixes.setdefault(loc.bucket, [])
-        if loc.prefix not in prefixes[loc.bucket]:
-            prefixes[loc.bucket].append(loc.prefix)
+def read_policy(locations: Sequence[S3Location], manifests: S3Location | None = None) -> dict:
+    """List and get on exactly the [S3] buckets/prefixes: no write, no `*` beyond a prefix.
+
+    ``manifests`` ([S3] MANIFEST_PREFIX) adds its prefix to the listing and a
+    statement of its own to read the COPY manifests under it; etl.py writes
+    them with the user's credentials, so the role is given no write there either.
+    """
+    prefixes = _by_bucket([*locations, *([manifests] if manifests else [])])
     statements = []
     for bucket in sorted(prefixes):
         sid = "List" + _sid(bucket)
@@ -46,9 +47,27 @@ def read_policy(locations: Sequence[S3Location]) -> dict:
         if "" not in prefixes[bucket]:  # an empty prefix means the whole bucket
             listing["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes[bucket]]}}
         statements.append(listing)
-    objects = [f"arn:aws:s3:::{bucket}/{prefix}*" for bucket in sorted(prefixes) for prefix in prefixes[bucket]]
+    inputs = _by_bucket(locations)
+    objects = [f"arn:aws:s3:::{bucket}/{prefix}*" for bucket in sorted(inputs) for prefix in inputs[bucket]]
     statements.append({"Sid": "ReadInputs", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects})
+    if manifests:
+        statements.append({
+            "Sid": "ReadCopyManifests",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{manifests.bucket}/{manifests.prefix}*",
+        })
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _by_bucket(locations: Sequence[S3Location]) -> dict[str, list[str]]:
+    """bucket -> its prefixes, each once, in the order given."""
+    prefixes: dict[str, list[str]] = {}
+    for loc in locations:
+        prefixes.setdefault(loc.bucket, [])
+        if loc.prefix not in prefixes[loc.bucket]:
+            prefixes[loc.bucket].append(loc.prefix)
+    return prefixes
 
 
 def _sid(bucket: str) -> str:

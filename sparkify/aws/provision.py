@@ -50,6 +50,7 @@ class _Setup:
     names: Names
     spec: ClusterSpec
     locations: tuple[S3Location, ...]
+    manifests: S3Location | None  # [S3] MANIFEST_PREFIX: the role reads the COPY manifests there
     s3_region: str
     uploads: list[_Upload]
     password: str | None
@@ -85,6 +86,7 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
     names = settings.read_names(parser, config_path)
     spec = settings.read_spec(parser, config_path)
     locations = settings.read_locations(parser, config_path)
+    manifests = settings.read_manifest_location(parser, config_path)
     # as load_config does: COPY would load a jsonpaths file under LOG_DATA or SONG_DATA as data
     check_jsonpaths_outside_data(ConfigReader(parser, config_path.name), *(location.uri for location in locations))
     s3_region = settings.read_s3_region(parser, config_path)
@@ -111,6 +113,7 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
         names=names,
         spec=spec,
         locations=locations,
+        manifests=manifests,
         s3_region=s3_region,
         uploads=uploads,
         password=password,
@@ -177,20 +180,25 @@ def _plan_role(plan: Plan, iam, s: _Setup, ledger: Ledger) -> None:
         log.info("IAM role %s: exists", name)
         s.role_arn = role["Arn"]
         ledger.exists("role", f"IAM role {name}")
-    wanted = roles.read_policy(s.locations)
+    wanted = roles.read_policy(s.locations, s.manifests)
     current = roles.current_policy(iam, name) if role is not None else None
     if current != wanted:
         verb = "give" if current is None else "update"
-        readable = ", ".join(loc.uri for loc in s.locations)
         plan.add(
             verb,
-            f"IAM role {name} the policy {roles.POLICY_NAME}: list and read {readable}, nothing else",
+            f"IAM role {name} the policy {roles.POLICY_NAME}: list and read {_readable(s)}, nothing else",
             lambda: roles.put_policy(iam, name, wanted),
         )
     if role is not None:
         extra = roles.other_policies(iam, name)
         if extra:
             log.warning("IAM role %s also has %s - it may read more than [S3] names", name, ", ".join(extra))
+
+
+def _readable(s: _Setup) -> str:
+    """What the role may read, in words: the [S3] inputs, and the COPY manifests once MANIFEST_PREFIX is set."""
+    readable = ", ".join(loc.uri for loc in s.locations)
+    return f"{readable}, the COPY manifests under {s.manifests.uri}" if s.manifests else readable
 
 
 def _plan_security_group(plan: Plan, ec2, s: _Setup, ledger: Ledger) -> None:
@@ -354,14 +362,23 @@ def _report(s: _Setup, ledger: Ledger) -> None:
     encrypted = "encrypted" if cluster.get("Encrypted") else "NOT encrypted"
     name = s.config_path.name
     print(f"cluster {ident} is available at {host}:{port} - {shape}, {encrypted}")
-    print(f"IAM role {names.role_name} ({s.role_arn}) may read only {', '.join(loc.uri for loc in s.locations)}")
+    print(f"IAM role {names.role_name} ({s.role_arn}) may read only {_readable(s)}")
     group = f"security group {names.security_group_name}, {s.group_id}"
     print(f"port {spec.db_port} is open to {spec.allowed_cidr} only ({group})")
     if ledger.changes:
         print(f"done: {ledger.changes} change(s); {name} has HOST and ARN")
     else:
         print(f"nothing to change: everything already exists and {name} has HOST and ARN")
+    first = []
     if s.engine != "redshift":
-        print(f"set [DWH] ENGINE = redshift in {name}, then: python create_tables.py && python etl.py")
+        first.append(f"set [DWH] ENGINE = redshift in {name}")
+    if s.manifests is None:
+        # etl.py on Redshift refuses to run without it; the role can read the manifests only once setup knows where
+        first.append(
+            f"set [S3] MANIFEST_PREFIX in {name} (where etl.py writes its COPY manifests) and run setup_cluster.py "
+            "again so the role may read them"
+        )
+    if first:
+        print(f"{'; '.join(first)}, then: python create_tables.py && python etl.py")
     else:
         print("next: python create_tables.py && python etl.py")

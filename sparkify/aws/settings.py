@@ -28,13 +28,14 @@ OTHER_PORTS = ((1150, 65535),)
 # Redshift's password rules: 8-64 printable ASCII characters, not these.
 PASSWORD_FORBIDDEN = frozenset("'\"\\/@ ")
 INPUT_KEYS = ("LOG_DATA", "SONG_DATA", "LOG_JSONPATH")
+MANIFEST_KEY = "MANIFEST_PREFIX"  # where etl.py writes its COPY manifests (engine redshift)
 
 
 @dataclass(frozen=True)
 class S3Location:
-    """One s3:// input from [S3]: the role may list and read it, --upload-data fills it."""
+    """One s3:// location from [S3]: the role may list and read it; --upload-data fills the inputs."""
 
-    key: str  # LOG_DATA, SONG_DATA or LOG_JSONPATH
+    key: str  # LOG_DATA, SONG_DATA, LOG_JSONPATH or MANIFEST_PREFIX
     uri: str
     bucket: str
     prefix: str  # no leading slash; "" for the whole bucket
@@ -197,17 +198,29 @@ def _cidr(r: ConfigReader) -> str:
 def read_locations(parser: configparser.ConfigParser, path: Path) -> tuple[S3Location, ...]:
     """The s3:// inputs of [S3], in LOG_DATA, SONG_DATA, LOG_JSONPATH order."""
     r = ConfigReader(parser, path.name)
-    locations = []
-    for key in INPUT_KEYS:
-        uri = r.required("S3", key)
-        try:
-            bucket, prefix = split_s3_uri(uri)
-        except ValueError as exc:
-            raise r.fail("S3", key, uri, f"{exc} - the cluster reads from S3; use s3://bucket/prefix") from None
-        if "*" in prefix or "?" in prefix:
-            raise r.fail("S3", key, uri, "contains * or ? - use a plain prefix (IAM would read them as wildcards)")
-        locations.append(S3Location(key=key, uri=uri, bucket=bucket, prefix=prefix))
-    return tuple(locations)
+    return tuple(_location(r, key, r.required("S3", key)) for key in INPUT_KEYS)
+
+
+def read_manifest_location(parser: configparser.ConfigParser, path: Path) -> S3Location | None:
+    """[S3] MANIFEST_PREFIX, whose COPY manifests the role must read; None while it is not set.
+
+    Optional here, although etl.py on Redshift requires it: the cluster may be
+    set up before the pipeline is configured. Setting it later and re-running
+    setup_cluster.py updates the role's policy.
+    """
+    r = ConfigReader(parser, path.name)
+    uri = r.get("S3", MANIFEST_KEY)
+    return None if uri is None else _location(r, MANIFEST_KEY, uri)
+
+
+def _location(r: ConfigReader, key: str, uri: str) -> S3Location:
+    try:
+        bucket, prefix = split_s3_uri(uri)
+    except ValueError as exc:
+        raise r.fail("S3", key, uri, f"{exc} - the cluster reads from S3; use s3://bucket/prefix") from None
+    if "*" in prefix or "?" in prefix:
+        raise r.fail("S3", key, uri, "contains * or ? - use a plain prefix (IAM would read them as wildcards)")
+    return S3Location(key=key, uri=uri, bucket=bucket, prefix=prefix)
 
 
 def read_s3_region(parser: configparser.ConfigParser, path: Path) -> str:
