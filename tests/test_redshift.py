@@ -670,3 +670,35 @@ def test_postgres_sslmode_require_is_honoured_by_a_real_server(pg_database, tmp_
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot connect to postgres at 127.0.0.1:{pg_database['DB_PORT']}/")
     assert "server does not support SSL, but SSL was required" in err and err.count("\n") == 1
+
+
+def test_the_star_upsert_on_redshift_is_one_locked_transaction_with_the_record(config):
+    """The statements Redshift gets for a daily run's star schema, in order (their SQL runs on DuckDB and PostgreSQL in
+    test_incremental.py): LOCK first, the delete-then-insert upserts, the checks, the record, COMMIT."""
+    from sparkify import transforms
+
+    sent: list[tuple[str, object]] = []
+
+    class Recorder(RedshiftEngine):
+        def execute(self, statement, params=None):
+            sent.append((statement, params))
+
+        def query(self, statement, params=None):
+            sent.append((statement, params))
+            return [(41,)] if statement == sql.LAST_SONGPLAY_ID else []
+
+    record = [("LOG_DATA", "2018/11/2018-11-30-events.json", 4096, "etag", None, 0, "run-1", None)]
+    engine = Recorder(config, FakeRedshift())
+    transforms.build_star_schema(engine, record)
+
+    statements = [statement.strip() for statement, _ in sent]
+    assert statements[0] == "BEGIN"
+    assert statements[1] == "LOCK " + ", ".join(sorted(transforms.WRITES))
+    assert statements[-1] == "COMMIT"
+    upserts = [engine.render(statement).strip() for _, statement in sql.STAR_UPSERTS]
+    assert [s for s in statements if s in upserts] == upserts
+    assert all("%s" not in s or params for s, params in sent)  # the one parameter goes in as a parameter
+    assert [params for s, params in sent if "MAX(songplay_id)" not in s and params and 41 in params]  # "before" = 41
+    insert = next(params for s, params in sent if s.startswith("INSERT INTO loaded_files"))
+    assert insert == list(record[0])
+    assert "ROLLBACK" not in statements
