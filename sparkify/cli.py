@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
+from sparkify import stops
 from sparkify.errors import Declined, SparkifyError
 
 __all__ = ["Declined", "UsageError", "ask", "confirmer", "parser", "positive_minutes", "run", "setup_logging"]
@@ -19,14 +20,6 @@ log = logging.getLogger("sparkify")
 
 class UsageError(SparkifyError):
     """A command-line option is wrong (exit code 2, like argparse)."""
-
-
-class Terminated(BaseException):
-    """SIGTERM (a scheduler stopping the job, kill): unwinds like Ctrl-C, rolling back and cleaning up."""
-
-
-def _terminate(signum, frame) -> None:
-    raise Terminated()
 
 
 STOPPED = "an unfinished load was rolled back"
@@ -87,13 +80,22 @@ def setup_logging(quiet: bool = False) -> None:
     )
 
 
+def _stopped(terminated: bool) -> int:
+    """Ctrl-C (exit 130) or SIGTERM (143): one line; the unfinished transaction was rolled back."""
+    if terminated:
+        print(f"error: terminated (SIGTERM) - {STOPPED}", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    print(f"error: interrupted - {STOPPED}", file=sys.stderr)
+    return 130
+
+
 def run(body: Callable[[argparse.Namespace], int], p: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse argv, run body, and map expected failures to one line and exit code 1."""
     args = p.parse_args(argv)
     setup_logging(getattr(args, "quiet", False))
     # signal handlers can only be set from the main thread (not, e.g., from a dashboard's worker)
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    previous = signal.signal(signal.SIGTERM, stops.on_sigterm) if main_thread else None
     try:
         return body(args)
     except UsageError as exc:
@@ -104,17 +106,14 @@ def run(body: Callable[[argparse.Namespace], int], p: argparse.ArgumentParser, a
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"error: interrupted - {STOPPED}", file=sys.stderr)
-        return 130
-    except Terminated:
-        print(f"error: terminated (SIGTERM) - {STOPPED}", file=sys.stderr)
-        return 128 + signal.SIGTERM
+        return _stopped(terminated=False)
+    except stops.Terminated:
+        return _stopped(terminated=True)
     except RuntimeError as exc:
-        # DuckDB turns Ctrl-C during a query into RuntimeError("Query interrupted")
+        # DuckDB turns Ctrl-C (or SIGTERM) during a query into RuntimeError("Query interrupted")
         if "interrupted" not in str(exc).lower():
             raise
-        print(f"error: interrupted - {STOPPED}", file=sys.stderr)
-        return 130
+        return _stopped(terminated=stops.received)
     except OSError as exc:
         # the run's temporary folder (TMPDIR) or an output file: a full disk, a read-only folder
         where = f" ({exc.filename})" if exc.filename else ""

@@ -33,6 +33,12 @@ CONFIG_ENV_VAR = "DWH_CONFIG"
 PASSWORD_ENV_VAR = "DWH_DB_PASSWORD"
 
 ENGINES = ("duckdb", "postgres", "redshift")
+# [DWH] CONNECTION: how statements reach a server engine. direct: psycopg2 to HOST:DB_PORT;
+# data-api: the Redshift Data API over HTTPS with IAM credentials (no open port).
+CONNECTIONS = ("direct", "data-api")
+# The engines CONNECTION = data-api may be used with: AWS's Data API serves only Redshift.
+DATA_API_ENGINES = ("redshift",)
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+\Z")
 # [CLUSTER] SSLMODE: libpq's modes that encrypt; the verify- ones also check the server's certificate.
 SSLMODES = ("verify-full", "verify-ca", "require")
 # An AWS region code (us-west-2, ap-southeast-1, us-gov-west-1), anchored at both
@@ -70,6 +76,35 @@ class Connection:
 
 
 @dataclass(frozen=True)
+class DataApi:
+    """Where CONNECTION = data-api sends statements: a provisioned cluster or a serverless workgroup."""
+
+    database: str
+    cluster_identifier: str | None = None  # [CLUSTER] IDENTIFIER
+    workgroup: str | None = None  # [CLUSTER] WORKGROUP
+    db_user: str | None = None  # temporary credentials for this user (clusters, without SECRET_ARN)
+    secret_arn: str | None = None  # [CLUSTER] SECRET_ARN: a Secrets Manager secret's ARN (not the secret)
+    region: str | None = None  # [CLUSTER] REGION; None: boto3's own (AWS_REGION, the profile)
+
+    def target(self) -> dict[str, str]:
+        """The request parameters that name the warehouse, as execute_statement takes them."""
+        if self.workgroup:
+            named = {"WorkgroupName": self.workgroup}
+        else:
+            named = {"ClusterIdentifier": self.cluster_identifier}
+        if self.secret_arn:
+            named["SecretArn"] = self.secret_arn
+        elif self.cluster_identifier:
+            named["DbUser"] = self.db_user
+        return {**named, "Database": self.database}
+
+    def describe(self) -> str:
+        where = f"workgroup {self.workgroup}" if self.workgroup else f"cluster {self.cluster_identifier}"
+        who = "secret" if self.secret_arn else (self.db_user or "IAM identity")
+        return f"Data API, {where}, database {self.database} as {who}"
+
+
+@dataclass(frozen=True)
 class Inputs:
     """Where the raw JSON is: s3:// URIs or local folders/files."""
 
@@ -91,6 +126,7 @@ class Config:
     connection: Connection | None
     iam_role_arn: str | None
     source: Path | None  # the file read; None for the built-in defaults
+    data_api: DataApi | None = None  # [DWH] CONNECTION = data-api; None: direct (connection)
 
     @property
     def source_name(self) -> str:
@@ -100,6 +136,8 @@ class Config:
         """One line for logs: the engine and its target, no secrets."""
         if self.engine == "duckdb":
             return f"engine duckdb, database {self.duckdb_path.name} ({self.source_name})"
+        if self.data_api is not None:
+            return f"engine {self.engine}, {self.data_api.describe()} ({self.source_name})"
         c = self.connection
         return f"engine {self.engine}, {c.user}@{c.host}:{c.port}/{c.db_name} ({self.source_name})"
 
@@ -133,6 +171,8 @@ _AWS_SECRET_KEYS = frozenset(
 def _secret_fix(key: str) -> str | None:
     """Where the secret a key names belongs instead, or None when the key holds no secret."""
     name = key.upper()
+    if name.endswith("_ARN"):  # names a secret (SECRET_ARN: where it is kept), does not hold one
+        return None
     if name.removeprefix("AWS_") in _AWS_SECRET_KEYS:
         return (
             "AWS credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or in .env "
@@ -341,7 +381,8 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
 
     connection = None
     iam_role_arn = None
-    if engine in ("postgres", "redshift"):
+    data_api = _data_api(r, engine)
+    if engine in ("postgres", "redshift") and data_api is None:
         connection = Connection(
             host=r.required("CLUSTER", "HOST"),
             port=r.whole_number("CLUSTER", "DB_PORT"),
@@ -376,6 +417,48 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         connection=connection,
         iam_role_arn=iam_role_arn,
         source=path.resolve() if path else None,
+        data_api=data_api,
+    )
+
+
+def _data_api(r: ConfigReader, engine: str) -> DataApi | None:
+    """[DWH] CONNECTION = data-api: the cluster or workgroup, database and identity; None for direct."""
+    method = r.get("DWH", "CONNECTION", "direct").lower()
+    if method not in CONNECTIONS:
+        raise r.fail("DWH", "CONNECTION", method, f"is not a connection - use one of {', '.join(CONNECTIONS)}")
+    if method == "direct":
+        return None
+    if engine not in DATA_API_ENGINES:
+        raise ConfigError(
+            f"{r.name}: [DWH] CONNECTION = data-api needs ENGINE = redshift (ENGINE is {engine}) "
+            "- the Redshift Data API reaches only Redshift; use CONNECTION = direct"
+        )
+    identifier, workgroup = r.get("CLUSTER", "IDENTIFIER"), r.get("CLUSTER", "WORKGROUP")
+    if not identifier and not workgroup:
+        raise ConfigError(
+            f"{r.name}: [CLUSTER] IDENTIFIER or WORKGROUP is missing - CONNECTION = data-api needs the "
+            "cluster's identifier or the serverless workgroup's name"
+        )
+    if identifier and workgroup:
+        raise ConfigError(
+            f"{r.name}: [CLUSTER] IDENTIFIER and WORKGROUP are both set - CONNECTION = data-api goes to one: "
+            "remove WORKGROUP for the cluster, or IDENTIFIER for the serverless workgroup"
+        )
+    secret_arn = r.get("CLUSTER", "SECRET_ARN")
+    if secret_arn and not _SECRET_ARN.match(secret_arn):
+        raise r.fail("CLUSTER", "SECRET_ARN", secret_arn,
+                     "is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+    region = r.get("CLUSTER", "REGION")
+    if region and not is_region(region):
+        raise r.fail("CLUSTER", "REGION", region, "is not an AWS region - use a region code such as us-west-2")
+    return DataApi(
+        database=r.required("CLUSTER", "DB_NAME"),
+        cluster_identifier=identifier,
+        workgroup=workgroup,
+        # a cluster without a secret: temporary credentials for DB_USER; a workgroup's user is the IAM identity
+        db_user=r.required("CLUSTER", "DB_USER") if identifier and not secret_arn else None,
+        secret_arn=secret_arn,
+        region=region,
     )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sql_queries as sql
-from sparkify import incremental, inputs, report, staging, transforms
+from sparkify import incremental, inputs, report, staging, stops, transforms
 from sparkify.config import Config
 from sparkify.engines import connect
 from sparkify.engines.base import Engine
@@ -28,6 +30,21 @@ def create_tables(engine: Engine) -> None:
     with engine.exclusive():
         engine.create_tables()
     log.info("created %d tables (%s) in %.1f s", len(sql.ALL_TABLES), ", ".join(sql.ALL_TABLES), time.perf_counter() - started)
+
+
+@contextmanager
+def _run_folder() -> Iterator[Path]:
+    """The run's temporary folder, removed however the run ends.
+
+    A SIGTERM is held while the folder is made (and while tempfile first probes
+    TMPDIR): arriving in between, it would leave it behind with nothing yet to
+    remove it. It takes effect as soon as the folder is ours (the
+    TemporaryDirectory object removes it even then, when it is collected).
+    """
+    with stops.held():
+        folder = tempfile.TemporaryDirectory(prefix="sparkify-")
+    with folder as path:
+        yield Path(path)
 
 
 def run_etl(
@@ -67,8 +84,7 @@ def run_etl(
 
         log.info("[2/4] loading staging tables ...")
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="sparkify-") as tmp:
-            workdir = Path(tmp)
+        with _run_folder() as workdir:
             # local engines read the batch's files here (s3:// ones downloaded); Redshift's COPY reads S3 itself
             files = inputs.resolve(config.inputs, workdir, batch) if engine.reads_local_files else None
             staged = staging.load(engine, files, workdir, allowed, batch)

@@ -39,3 +39,40 @@ class Progress:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+class Waiting:
+    """``waiting for <label> ... 12 s (STARTED)`` rewritten in place on stderr while one long step runs.
+
+    Shown only on a terminal and only once the step has taken ``after`` seconds;
+    cleared when it ends.
+    """
+
+    def __init__(self, label: str, *, after: float = 2.0, stream=None, interval: float = 1.0):
+        self.label = label
+        self.after = after
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.interval = interval
+        self.shown = False
+        self._shown_at = -interval
+
+    def show(self, elapsed: float, status: str = "") -> None:
+        if not self.enabled or elapsed < self.after or elapsed - self._shown_at < self.interval:
+            return
+        self._shown_at = elapsed
+        self.shown = True
+        state = f" ({status})" if status else ""
+        self.stream.write(f"\r\033[K  waiting for {self.label} ... {elapsed:.0f} s{state}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def __enter__(self) -> Waiting:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -38,3 +38,9 @@ def literal(value: str, *, backslash_escapes: bool = False) -> str:
 def identifier(name: str) -> str:
     """A double-quoted SQL identifier (a column named after a JSON key): double quotes doubled."""
     return '"' + _checked(name).replace('"', '""') + '"'
+
+
+def parameter_literal(value: str | None, *, backslash_escapes: bool = False) -> str:
+    """A parameter value written into the statement, for a transport that cannot carry it as a
+    parameter (the Redshift Data API takes no NULL and no empty value): NULL for None, else ``literal``."""
+    return "NULL" if value is None else literal(value, backslash_escapes=backslash_escapes)

@@ -5,6 +5,9 @@
 - ``postgres.PostgresEngine``: psycopg2; staging parsed locally, sent with COPY FROM STDIN.
 - ``redshift.RedshiftEngine``: psycopg2 over SSL; staging with COPY from S3;
   DISTSTYLE / DISTKEY / SORTKEY.
+- ``data_api.DataApiConnection``: not an engine but a transport: with
+  [DWH] CONNECTION = data-api the Redshift engine's statements go through the
+  Redshift Data API instead of psycopg2.
 """
 
 from __future__ import annotations

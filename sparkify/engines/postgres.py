@@ -16,6 +16,7 @@ import psycopg2
 import sql_queries as sql
 from sparkify.config import PASSWORD_ENV_VAR, Config, Connection
 from sparkify.engines.base import Engine, wait_for
+from sparkify.engines.data_api import DataApiError
 from sparkify.engines.duckdb import DuckDBEngine, duckdb_error
 from sparkify.errors import ConfigError, WarehouseError, first_line
 
@@ -23,6 +24,10 @@ CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "sparkify-etl"
 # The advisory lock every run of this project takes on its database (any 64-bit number of our own).
 RUN_LOCK_KEY = 0x5350_4B46_5957_4831  # "SPKFYWH1"
+# What a statement's failure is, on either connection: psycopg2's, or the Data API's (CONNECTION = data-api).
+DRIVER_ERRORS = (psycopg2.Error, DataApiError)
+# Rows per INSERT when staging goes over a connection without COPY FROM STDIN (the Data API).
+_INSERT_ROWS = 200
 
 
 class PostgresEngine(Engine):
@@ -37,6 +42,8 @@ class PostgresEngine(Engine):
 
     @classmethod
     def open(cls, config: Config, read_only: bool = False) -> PostgresEngine:
+        if config.data_api is not None:
+            return cls.open_data_api(config, read_only)
         c = config.connection
         if not c.password:
             raise ConfigError(
@@ -69,6 +76,30 @@ class PostgresEngine(Engine):
         return cls(config, connection)
 
     @classmethod
+    def open_data_api(cls, config: Config, read_only: bool = False) -> PostgresEngine:
+        """CONNECTION = data-api: statements through the Redshift Data API (sparkify/engines/data_api.py).
+
+        The first statement opens the session, so a refused identity or a wrong
+        cluster, workgroup or database shows here, in one line.
+        """
+        from sparkify.engines import data_api
+
+        target = config.data_api
+        try:
+            connection = data_api.connect(target, backslash_escapes=cls.backslash_escapes)
+            if read_only and cls.read_only_session:
+                connection.set_session(readonly=True)
+            else:
+                connection.run("SELECT 1", None)
+        except DataApiError as exc:
+            raise WarehouseError(
+                f"cannot reach {cls.name} through the Data API ({target.describe()}): {first_line(exc)} "
+                "- check [CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the IAM "
+                "permissions (README: Run it on Redshift)"
+            ) from None
+        return cls(config, connection)
+
+    @classmethod
     def ssl_options(cls, c: Connection) -> dict[str, str]:
         """libpq's SSL keywords: [CLUSTER] SSLMODE, else the engine's default. A verify- mode
         on PostgreSQL uses libpq's own root certificate (~/.postgresql/root.crt or $PGSSLROOTCERT)."""
@@ -78,7 +109,7 @@ class PostgresEngine(Engine):
         try:
             with self.connection.cursor() as cursor:
                 cursor.execute(statement, params)
-        except psycopg2.Error as exc:
+        except DRIVER_ERRORS as exc:
             raise WarehouseError(f"{self.name}: {first_line(exc)}") from None
 
     def query(self, statement: str, params: Sequence | None = None) -> list[tuple]:
@@ -86,7 +117,7 @@ class PostgresEngine(Engine):
             with self.connection.cursor() as cursor:
                 cursor.execute(statement, params)
                 return cursor.fetchall()
-        except psycopg2.Error as exc:
+        except DRIVER_ERRORS as exc:
             raise WarehouseError(f"{self.name}: {first_line(exc)}") from None
 
     def close(self) -> None:
@@ -123,12 +154,27 @@ class PostgresEngine(Engine):
             local.close()
 
     def _copy_from(self, local: DuckDBEngine, table: str, csv_path: Path) -> None:
+        if not getattr(self.connection, "copies_from_stdin", True):
+            self._insert_from(local, table)
+            return
         local.execute(f"COPY {table} TO {local.literal(str(csv_path))} (FORMAT csv, HEADER false)")
         try:
             with self.connection.cursor() as cursor, open(csv_path, encoding="utf-8") as data:
                 cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", _WithoutNul(data))
         except psycopg2.Error as exc:
             raise WarehouseError(f"{self.name}: COPY {table} failed: {first_line(exc)}") from None
+
+    def _insert_from(self, local: DuckDBEngine, table: str) -> None:
+        """A local staging table's rows as INSERTs with parameters, a batch at a time: for a connection
+        without COPY FROM STDIN (the Data API). NUL characters are removed, as _WithoutNul does for COPY."""
+        rows = local.query(f"SELECT * FROM {table}")
+        for start in range(0, len(rows), _INSERT_ROWS):
+            batch = rows[start : start + _INSERT_ROWS]
+            row_marks = f"({', '.join([self.placeholder] * len(batch[0]))})"
+            self.execute(
+                f"INSERT INTO {table} VALUES {', '.join([row_marks] * len(batch))}",
+                [value.replace("\x00", "") if isinstance(value, str) else value for row in batch for value in row],
+            )
 
 
 class _WithoutNul:
