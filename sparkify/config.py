@@ -8,7 +8,9 @@ sample data). Relative paths in a file resolve against that file's folder.
 Secrets never come from the file, and a key that would hold one (a password,
 a secret, AWS keys) is refused: the database password is ``DWH_DB_PASSWORD``
 from the environment, or from a ``.env`` file beside the config file or in the
-current directory (python-dotenv; the environment wins).
+current directory (python-dotenv; the environment wins). On Redshift
+``[CLUSTER] AUTH = iam`` (the default when no password is set) needs none: the
+engine asks AWS for temporary database credentials when it connects.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ CONNECTIONS = ("direct", "data-api")
 # The engines CONNECTION = data-api may be used with: AWS's Data API serves only Redshift.
 DATA_API_ENGINES = ("redshift",)
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+\Z")
+# [CLUSTER] AUTH: how the psycopg2 connection logs in. iam (Redshift only): temporary
+# credentials from AWS just before connecting; password: DWH_DB_PASSWORD.
+AUTHS = ("iam", "password")
+# [CLUSTER] DB_USER with AUTH = iam on a provisioned cluster: empty or IAM means
+# "the database user named after my IAM identity" (GetClusterCredentialsWithIAM).
+IAM_IDENTITY_USERS = ("", "iam")
 # [CLUSTER] SSLMODE: libpq's modes that encrypt; the verify- ones also check the server's certificate.
 SSLMODES = ("verify-full", "verify-ca", "require")
 # An AWS region code (us-west-2, ap-southeast-1, us-gov-west-1), anchored at both
@@ -64,15 +72,39 @@ def is_s3(location: str) -> bool:
 
 
 @dataclass(frozen=True)
+class IamAuth:
+    """[CLUSTER] AUTH = iam: where to ask AWS for temporary database credentials (never stored)."""
+
+    region: str  # [CLUSTER] REGION
+    identifier: str | None = None  # [CLUSTER] IDENTIFIER: a provisioned cluster
+    workgroup: str | None = None  # [CLUSTER] WORKGROUP: a Redshift Serverless workgroup (wins over IDENTIFIER)
+
+
+@dataclass(frozen=True)
 class Connection:
     """How to reach a PostgreSQL server or a Redshift cluster."""
 
     host: str
     port: int
     db_name: str
-    user: str
+    user: str  # with AUTH = iam: "" when the database user is named after the IAM identity
     password: str | None = field(default=None, repr=False)
     sslmode: str | None = None  # [CLUSTER] SSLMODE; None: the engine's default
+    iam: IamAuth | None = None  # AUTH = iam; None: AUTH = password
+
+    @property
+    def auth(self) -> str:
+        return "iam" if self.iam else "password"
+
+    @property
+    def shown_user(self) -> str:
+        """The database user as logs show it, before connecting: with AUTH = iam Redshift
+        prefixes a named user with IAM:, and a workgroup or an empty DB_USER means the IAM identity's own."""
+        if self.iam is None:
+            return self.user
+        if self.iam.workgroup or not self.user:
+            return "<IAM identity>"
+        return f"IAM:{self.user}"
 
 
 @dataclass(frozen=True)
@@ -139,7 +171,7 @@ class Config:
         if self.data_api is not None:
             return f"engine {self.engine}, {self.data_api.describe()} ({self.source_name})"
         c = self.connection
-        return f"engine {self.engine}, {c.user}@{c.host}:{c.port}/{c.db_name} ({self.source_name})"
+        return f"engine {self.engine}, {c.shown_user}@{c.host}:{c.port}/{c.db_name} ({self.source_name})"
 
 
 def new_parser() -> configparser.ConfigParser:
@@ -383,13 +415,16 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
     iam_role_arn = None
     data_api = _data_api(r, engine)
     if engine in ("postgres", "redshift") and data_api is None:
+        password = os.environ.get(PASSWORD_ENV_VAR) or None
+        iam = _iam_auth(r, engine, password)
         connection = Connection(
             host=r.required("CLUSTER", "HOST"),
             port=r.whole_number("CLUSTER", "DB_PORT"),
             db_name=r.required("CLUSTER", "DB_NAME"),
-            user=r.required("CLUSTER", "DB_USER"),
-            password=os.environ.get(PASSWORD_ENV_VAR) or None,
+            user=_iam_user(r) if iam else r.required("CLUSTER", "DB_USER"),
+            password=None if iam else password,  # AUTH = iam: a stored password is not used
             sslmode=_sslmode(r),
+            iam=iam,
         )
     if engine == "redshift":
         iam_role_arn = r.required("IAM_ROLE", "ARN")
@@ -460,6 +495,38 @@ def _data_api(r: ConfigReader, engine: str) -> DataApi | None:
         secret_arn=secret_arn,
         region=region,
     )
+
+
+def _iam_auth(r: ConfigReader, engine: str, password: str | None) -> IamAuth | None:
+    """[CLUSTER] AUTH: explicit, else iam on Redshift when no DWH_DB_PASSWORD is set, else password."""
+    value = r.get("CLUSTER", "AUTH")
+    if value is not None and value.lower() not in AUTHS:
+        raise r.fail("CLUSTER", "AUTH", value, f"is not a way to log in - use one of {', '.join(AUTHS)}")
+    if value is not None and value.lower() == "iam" and engine != "redshift":
+        raise r.fail("CLUSTER", "AUTH", value, f"is for engine redshift only - use AUTH = password and {PASSWORD_ENV_VAR}")
+    auth = value.lower() if value else ("iam" if engine == "redshift" and not password else "password")
+    if auth == "password":
+        return None  # without a password: the engine's one-line error when it connects
+    why = "with AUTH = iam" if value else f"with AUTH = iam (the default when {PASSWORD_ENV_VAR} is not set)"
+    workgroup = r.get("CLUSTER", "WORKGROUP")
+    identifier = None if workgroup else r.get("CLUSTER", "IDENTIFIER")
+    if not (workgroup or identifier):
+        raise ConfigError(
+            f"{r.name}: [CLUSTER] IDENTIFIER is missing - {why} the database credentials come from AWS for this "
+            f"cluster: set IDENTIFIER, or WORKGROUP for Redshift Serverless, or set {PASSWORD_ENV_VAR}"
+        )
+    if r.get("CLUSTER", "REGION") is None:
+        raise ConfigError(
+            f"{r.name}: [CLUSTER] REGION is missing - {why} the database credentials come from AWS in the "
+            f"{'workgroup' if workgroup else 'cluster'}'s region: set it, e.g. us-west-2"
+        )
+    return IamAuth(region=r.region("CLUSTER", "REGION"), identifier=identifier, workgroup=workgroup)
+
+
+def _iam_user(r: ConfigReader) -> str:
+    """DB_USER with AUTH = iam: a database user's name, or "" for the one named after the IAM identity."""
+    user = r.get("CLUSTER", "DB_USER", "")
+    return "" if user.lower() in IAM_IDENTITY_USERS else user
 
 
 def _sslmode(r: ConfigReader) -> str | None:

@@ -27,7 +27,7 @@ POSTGRES = {
 REDSHIFT = {
     "DWH": {"ENGINE": "redshift"},
     "CLUSTER": {"HOST": "dwh.abc123.us-west-2.redshift.amazonaws.com", "DB_PORT": "5439", "DB_NAME": "sparkify",
-                "DB_USER": "sparkify_admin"},
+                "DB_USER": "sparkify_admin", "IDENTIFIER": "sparkify-dwh", "REGION": "us-west-2"},
     "IAM_ROLE": {"ARN": ARN},
     "S3": {"LOG_DATA": "s3://udacity-dend/log_data", "SONG_DATA": "s3://udacity-dend/song_data",
            "LOG_JSONPATH": "s3://udacity-dend/log_json_path.json", "REGION": "us-west-2",
@@ -319,6 +319,103 @@ def test_describe_and_repr_never_show_the_password(tmp_path, monkeypatch):
     assert config.describe() == "engine postgres, sparkify_admin@db.example.com:5432/sparkify (dwh.cfg)"
     for text in (config.describe(), repr(config), str(config), repr(config.connection), f"{config}"):
         assert SECRET not in text
+
+
+# ----------------------------------------------------------------- [CLUSTER] AUTH
+
+
+def test_redshift_without_a_password_logs_in_with_iam(tmp_path):
+    c = load_config(write_config(tmp_path / "dwh.cfg", REDSHIFT)).connection
+    assert (c.auth, c.iam.identifier, c.iam.workgroup, c.iam.region, c.password) == (
+        "iam", "sparkify-dwh", None, "us-west-2", None)
+
+
+def test_redshift_with_a_password_logs_in_with_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("DWH_DB_PASSWORD", SECRET)
+    c = load_config(write_config(tmp_path / "dwh.cfg", REDSHIFT)).connection
+    assert (c.auth, c.iam, c.password) == ("password", None, SECRET)
+
+
+def test_explicit_auth_iam_wins_over_a_password_which_is_then_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("DWH_DB_PASSWORD", SECRET)
+    c = load_config(write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "CLUSTER", AUTH="IAM"))).connection
+    assert (c.auth, c.password) == ("iam", None)
+
+
+@pytest.mark.parametrize("script", [create_tables, etl], ids=["create_tables", "etl"])
+def test_explicit_auth_password_without_a_password_is_the_usual_error(script, tmp_path, capsys):
+    path = write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "CLUSTER", AUTH="password"))
+    assert load_config(path).connection.auth == "password"
+    code, out, err = run_script(script, capsys, "--config", path, "-q")
+    assert code == 1
+    assert err == "error: DWH_DB_PASSWORD is not set - export it or put it in a .env file beside the config file\n"
+
+
+def test_postgres_logs_in_with_a_password_by_default(tmp_path):
+    assert load_config(write_config(tmp_path / "dwh.cfg", POSTGRES)).connection.auth == "password"
+
+
+def test_auth_iam_is_refused_for_postgres(tmp_path, capsys):
+    err = etl_fails(tmp_path, capsys, with_values(POSTGRES, "CLUSTER", AUTH="iam"))
+    assert err == (
+        "error: dwh.cfg: [CLUSTER] AUTH = iam is for engine redshift only - use AUTH = password and DWH_DB_PASSWORD\n"
+    )
+
+
+def test_unknown_auth_is_named(tmp_path, capsys):
+    err = etl_fails(tmp_path, capsys, with_values(REDSHIFT, "CLUSTER", AUTH="kerberos"))
+    assert err == "error: dwh.cfg: [CLUSTER] AUTH = kerberos is not a way to log in - use one of iam, password\n"
+
+
+@pytest.mark.parametrize("db_user", ["", "IAM", "iam"])
+def test_empty_or_iam_db_user_means_the_user_named_after_the_iam_identity(tmp_path, db_user):
+    config = load_config(write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "CLUSTER", DB_USER=db_user)))
+    assert config.connection.user == ""
+    assert config.describe() == (
+        "engine redshift, <IAM identity>@dwh.abc123.us-west-2.redshift.amazonaws.com:5439/sparkify (dwh.cfg)"
+    )
+
+
+def test_describe_names_the_iam_database_user(tmp_path):
+    config = load_config(write_config(tmp_path / "dwh.cfg", REDSHIFT))
+    assert config.describe() == (
+        "engine redshift, IAM:sparkify_admin@dwh.abc123.us-west-2.redshift.amazonaws.com:5439/sparkify (dwh.cfg)"
+    )
+
+
+def test_a_workgroup_is_used_instead_of_the_cluster(tmp_path):
+    config = load_config(write_config(tmp_path / "dwh.cfg", with_values(
+        REDSHIFT, "CLUSTER", WORKGROUP="sparkify-wg", IDENTIFIER=None)))
+    assert (config.connection.iam.workgroup, config.connection.iam.identifier) == ("sparkify-wg", None)
+    assert config.describe().startswith("engine redshift, <IAM identity>@")
+
+
+def test_auth_iam_needs_the_cluster_or_workgroup(tmp_path, capsys):
+    err = etl_fails(tmp_path, capsys, with_values(REDSHIFT, "CLUSTER", IDENTIFIER=None))
+    assert err == (
+        "error: dwh.cfg: [CLUSTER] IDENTIFIER is missing - with AUTH = iam (the default when DWH_DB_PASSWORD is not "
+        "set) the database credentials come from AWS for this cluster: set IDENTIFIER, or WORKGROUP for Redshift "
+        "Serverless, or set DWH_DB_PASSWORD\n"
+    )
+
+
+def test_auth_iam_needs_the_region(tmp_path, capsys):
+    err = etl_fails(tmp_path, capsys, with_values(REDSHIFT, "CLUSTER", AUTH="iam", REGION=None))
+    assert err == (
+        "error: dwh.cfg: [CLUSTER] REGION is missing - with AUTH = iam the database credentials come from AWS in "
+        "the cluster's region: set it, e.g. us-west-2\n"
+    )
+
+
+def test_auth_iam_checks_the_region(tmp_path, capsys):
+    err = etl_fails(tmp_path, capsys, with_values(REDSHIFT, "CLUSTER", REGION="oregon"))
+    assert err == "error: dwh.cfg: [CLUSTER] REGION = oregon is not an AWS region - use a region code such as us-west-2\n"
+
+
+def test_auth_password_needs_neither_cluster_nor_region(tmp_path, monkeypatch):
+    monkeypatch.setenv("DWH_DB_PASSWORD", SECRET)
+    sections = with_values(REDSHIFT, "CLUSTER", IDENTIFIER=None, REGION=None)
+    assert load_config(write_config(tmp_path / "dwh.cfg", sections)).connection.auth == "password"
 
 
 # ----------------------------------------------------------------- no secrets in the file

@@ -338,7 +338,8 @@ def test_workgroup_has_no_db_user_and_secret_arn_is_not_a_secret(tmp_path):
 
 def test_direct_is_the_default(tmp_path):
     path = data_api_config(tmp_path, dwh={"CONNECTION": ""},
-                           cluster={"HOST": "h.example.com", "DB_PORT": "5439", "IDENTIFIER": "sparkify-dwh"})
+                           cluster={"HOST": "h.example.com", "DB_PORT": "5439", "IDENTIFIER": "sparkify-dwh",
+                                    "REGION": "us-west-2"})
     assert load_config(path).data_api is None
 
 

@@ -47,7 +47,7 @@ def config(tmp_path):
     return load_config(write_config(tmp_path / "dwh.cfg", {
         "DWH": {"ENGINE": "redshift"},
         "CLUSTER": {"HOST": "dwh.abc123.us-west-2.redshift.amazonaws.com", "DB_PORT": "5439",
-                    "DB_NAME": "sparkify", "DB_USER": "sparkify_admin"},
+                    "DB_NAME": "sparkify", "DB_USER": "sparkify_admin", "IDENTIFIER": "dwh", "REGION": "us-west-2"},
         "IAM_ROLE": {"ARN": ARN},
         "S3": {"LOG_DATA": LOG_DATA, "SONG_DATA": SONG_DATA, "LOG_JSONPATH": JSONPATHS, "REGION": "us-west-2",
                "MANIFEST_PREFIX": MANIFESTS},
@@ -559,7 +559,7 @@ def test_an_input_with_no_new_files_is_not_copied(config, manifests):
 # ----------------------------------------------------------------- how the connection is secured
 
 CLUSTER = {"HOST": "dwh.abc123.us-west-2.redshift.amazonaws.com", "DB_PORT": "5439", "DB_NAME": "sparkify",
-           "DB_USER": "sparkify_admin"}
+           "DB_USER": "sparkify_admin", "IDENTIFIER": "dwh", "REGION": "us-west-2"}
 
 
 def connect_arguments(tmp_path, monkeypatch, engine: str, **cluster) -> dict:

@@ -4,6 +4,7 @@ One module a concern, each small:
 
 - settings:  the [CLUSTER] and [S3] values, checked against Redshift's rules before any AWS call
 - faults:    AWS failures as one-line AwsError messages; boto3 clients made plainly (AWS_ENDPOINT_URL works)
+- credentials: temporary database credentials for [CLUSTER] AUTH = iam (never stored)
 - iam:       the role Redshift assumes, allowed to list and read the [S3] locations only
 - network:   the project's security group, port open to ALLOWED_CIDR only
 - cluster:   create / describe / delete the cluster, bounded waiters with a progress line

@@ -45,25 +45,24 @@ class PostgresEngine(Engine):
         if config.data_api is not None:
             return cls.open_data_api(config, read_only)
         c = config.connection
-        if not c.password:
-            raise ConfigError(
-                f"{PASSWORD_ENV_VAR} is not set - export it or put it in a .env file beside the config file"
-            )
+        ssl_options = cls.ssl_options(c)
+        user, password = cls.login(c)
         try:
             connection = psycopg2.connect(
                 host=c.host,
                 port=c.port,
                 dbname=c.db_name,
-                user=c.user,
-                password=c.password,
+                user=user,
+                password=password,
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 application_name=APPLICATION_NAME,
-                **cls.ssl_options(c),
+                **ssl_options,
             )
         except psycopg2.Error as exc:
+            settings = "DB_USER and DWH_DB_PASSWORD" if c.iam is None else "and DB_USER (AUTH = iam)"
             raise WarehouseError(
-                f"cannot connect to {cls.name} at {c.host}:{c.port}/{c.db_name} as {c.user}: {first_line(exc)} "
-                "- check [CLUSTER] HOST, DB_PORT, DB_NAME, DB_USER and DWH_DB_PASSWORD"
+                f"cannot connect to {cls.name} at {c.host}:{c.port}/{c.db_name} as {user}: {first_line(exc)} "
+                f"- check [CLUSTER] HOST, DB_PORT, DB_NAME, {settings}"
             ) from None
         try:
             # Transactions are explicit (BEGIN ... COMMIT in Engine.transaction).
@@ -98,6 +97,15 @@ class PostgresEngine(Engine):
                 "permissions (README: Run it on Redshift)"
             ) from None
         return cls(config, connection)
+
+    @classmethod
+    def login(cls, c: Connection) -> tuple[str, str]:
+        """The database user and password to connect with: [CLUSTER] DB_USER and DWH_DB_PASSWORD."""
+        if not c.password:
+            raise ConfigError(
+                f"{PASSWORD_ENV_VAR} is not set - export it or put it in a .env file beside the config file"
+            )
+        return c.user, c.password
 
     @classmethod
     def ssl_options(cls, c: Connection) -> dict[str, str]:

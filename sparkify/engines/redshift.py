@@ -1,6 +1,7 @@
 """Amazon Redshift: psycopg2 over SSL, staging with COPY from S3, distribution and sort keys.
 
-Only what differs from PostgreSQL is here: the connection's SSL (verify-full), the table
+Only what differs from PostgreSQL is here: the connection's SSL (verify-full) and login
+(AUTH = iam: temporary credentials from AWS), the table
 attributes, string literals (a backslash is an escape), and the staging load
 (COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
 SYS_LOAD_ERROR_DETAIL into load_errors, then the input rules COPY cannot apply).
@@ -102,6 +103,18 @@ class RedshiftEngine(PostgresEngine):
     # parameters (https://docs.aws.amazon.com/redshift/latest/dg/cm_chap_ConfigurationRef.html):
     # the notebook and dashboard only run SELECTs; give them a read-only database user to enforce it
     read_only_session = False
+
+    @classmethod
+    def login(cls, c: Connection) -> tuple[str, str]:
+        """AUTH = iam: a database user and a temporary password from AWS, asked for now (see
+        sparkify/aws/credentials.py) and never stored or logged; AUTH = password: as PostgreSQL."""
+        if c.iam is None:
+            return super().login(c)
+        from sparkify.aws import credentials  # boto3: only AUTH = iam asks AWS to connect
+
+        given = credentials.temporary_credentials(c)
+        log.info("logging in as %s with temporary credentials (%s)", given.user, given.action)
+        return given.user, given.password
 
     @classmethod
     def ssl_options(cls, c: Connection) -> dict[str, str]:
