@@ -8,6 +8,7 @@ request against the service model. IAM, EC2 and S3 run on moto as elsewhere.
 
 from __future__ import annotations
 
+import clean_redshift
 import pytest
 import setup_cluster
 from aws_helpers import (  # noqa: F401
@@ -286,3 +287,125 @@ def test_public_access_only_when_asked(aws, serverless, tmp_path, capsys, public
     assert f"would create workgroup {WORKGROUP}: base 32 RPU in us-west-2, {access}, port 5439, security group {GROUP}" \
         in result.out.splitlines()
 
+
+# ------------------------------------------------------------------ teardown
+
+
+def clean(capsys, config, *args):
+    return invoke(capsys, clean_redshift, "--config", config, *args)
+
+
+def set_up(stub, capsys, config) -> str:
+    """A first setup; returns the security group's id."""
+    created_from_nothing(stub)
+    result = setup(capsys, config, "--yes")
+    assert result.code == 0, result.err
+    return result.out.split(f"(security group {GROUP}, ")[1].split(")")[0]
+
+
+def inventory(stub, wg: str | None = "AVAILABLE", ns: str | None = "AVAILABLE") -> None:
+    """What clean_redshift.py looks at first: the workgroup, then the namespace (None: not found)."""
+    if wg is None:
+        not_found(stub, "get_workgroup", WORKGROUP)
+    else:
+        found(stub, "get_workgroup", workgroup(wg))
+    if ns is None:
+        not_found(stub, "get_namespace", NAMESPACE)
+    else:
+        found(stub, "get_namespace", namespace(ns))
+
+
+def test_teardown_deletes_workgroup_then_namespace_with_its_final_snapshot_then_group_and_role(
+    aws, serverless, tmp_path, capsys
+):
+    config = serverless_cfg(tmp_path)
+    group_id = set_up(serverless, capsys, config)
+    inventory(serverless)
+    serverless.add_response("delete_workgroup", {"workgroup": workgroup("DELETING")}, {"workgroupName": WORKGROUP})
+    found(serverless, "get_workgroup", workgroup("DELETING"))
+    not_found(serverless, "get_workgroup", WORKGROUP)
+    serverless.add_response(
+        "delete_namespace",
+        {"namespace": namespace("DELETING")},
+        {"namespaceName": NAMESPACE, "finalSnapshotName": "sparkify-final"},
+    )
+    not_found(serverless, "get_namespace", NAMESPACE)
+    result = clean(capsys, config, "--yes", "--final-snapshot", "sparkify-final")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        f"deleted workgroup {WORKGROUP}",
+        f"deleted namespace {NAMESPACE} (final snapshot sparkify-final kept)",
+        f"deleted security group {GROUP} ({group_id})",
+        f"deleted IAM role {ROLE} and 1 policy",
+        f"done: nothing of workgroup {WORKGROUP} (namespace {NAMESPACE}) is left in us-west-2",
+    ]
+    assert f"  workgroup {WORKGROUP}: deleting (0m 00s elapsed)" in result.err.splitlines()
+    assert f"  workgroup {WORKGROUP}: gone (0m 00s elapsed)" in result.err.splitlines()
+    assert aws.nothing_exists()
+
+
+def test_teardown_dry_run_prints_the_plan_and_deletes_nothing(aws, serverless, tmp_path, capsys):
+    config = serverless_cfg(tmp_path)
+    group_id = set_up(serverless, capsys, config)
+    inventory(serverless)
+    result = clean(capsys, config, "--dry-run")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        f"would delete Redshift Serverless workgroup {WORKGROUP} (base 8 RPU, available)",
+        f"would delete Redshift Serverless namespace {NAMESPACE} and all data in it, with no final snapshot "
+        "(pass --final-snapshot NAME to keep one)",
+        f"would delete security group {GROUP} ({group_id})",
+        f"would delete IAM role {ROLE} and its policies",
+        "dry run: 4 action(s) above would be taken; nothing was changed",
+    ]
+    assert aws.groups() and aws.role_names() == [ROLE]
+
+
+def test_teardown_rerun_reports_everything_already_gone(aws, serverless, tmp_path, capsys):
+    inventory(serverless, wg=None, ns=None)
+    result = clean(capsys, serverless_cfg(tmp_path))  # no --yes: nothing to ask
+    assert (result.code, result.out) == (
+        0,
+        f"nothing to delete: workgroup {WORKGROUP}, namespace {NAMESPACE}, security group {GROUP}, IAM role {ROLE} "
+        "already gone\n",
+    )
+
+
+def test_teardown_after_the_workgroup_went_deletes_the_namespace(aws, serverless, tmp_path, capsys):
+    inventory(serverless, wg=None, ns="AVAILABLE")
+    serverless.add_response("delete_namespace", {"namespace": namespace("DELETING")}, {"namespaceName": NAMESPACE})
+    found(serverless, "get_namespace", namespace("DELETING"))
+    not_found(serverless, "get_namespace", NAMESPACE)
+    result = clean(capsys, serverless_cfg(tmp_path), "--yes")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        f"deleted namespace {NAMESPACE} (no final snapshot)",
+        f"already gone: workgroup {WORKGROUP}, security group {GROUP}, IAM role {ROLE}",
+        f"done: nothing of workgroup {WORKGROUP} (namespace {NAMESPACE}) is left in us-west-2",
+    ]
+
+
+def test_workgroup_gone_by_the_time_of_delete_is_reported_as_gone(aws, serverless, tmp_path, capsys):
+    inventory(serverless, wg="AVAILABLE", ns=None)
+    serverless.add_client_error(
+        "delete_workgroup", "ResourceNotFoundException", "gone", 404, expected_params={"workgroupName": WORKGROUP}
+    )
+    result = clean(capsys, serverless_cfg(tmp_path), "--yes")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        f"already gone: namespace {NAMESPACE}, security group {GROUP}, IAM role {ROLE}, workgroup {WORKGROUP}",
+        f"done: nothing of workgroup {WORKGROUP} (namespace {NAMESPACE}) is left in us-west-2",
+    ]
+
+
+def test_teardown_wait_that_times_out_says_what_still_exists(aws, serverless, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cluster_module, "POLL_SECONDS", 60.0)
+    inventory(serverless, wg="DELETING", ns="AVAILABLE")
+    found(serverless, "get_workgroup", workgroup("DELETING"))
+    result = clean(capsys, serverless_cfg(tmp_path), "--yes", "--wait-minutes", "0.001")
+    assert (result.code, result.error) == (
+        1,
+        f"error: workgroup {WORKGROUP} is still deleting after 0.001 min - AWS is still deleting it; re-run "
+        f"clean_redshift.py later to finish (--wait-minutes N); still exists: workgroup {WORKGROUP} (deleting), "
+        f"namespace {NAMESPACE} (available) - re-run clean_redshift.py to finish",
+    )
