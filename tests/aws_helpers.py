@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from sparkify.aws import cluster as cluster_module
 from sparkify.aws import network
-from sparkify.aws.faults import new_session
+from sparkify.aws.faults import Clients, new_session
 from sparkify.config import CONFIG_ENV_VAR, PASSWORD_ENV_VAR
 
 REGION = "us-west-2"
@@ -153,6 +154,27 @@ def aws(monkeypatch, tmp_path):
         # load_dotenv writes into os.environ directly; put it back as it was.
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture
+def serverless(aws, monkeypatch):
+    """A botocore Stubber on a real redshift-serverless client, which the scripts get from Clients.
+
+    moto has no redshift-serverless backend; the Stubber checks every request
+    against botocore's service model, answers in the order the test queued, and
+    fails on a call the test did not expect. IAM, EC2 and S3 stay on moto.
+    """
+    client = new_session().client("redshift-serverless", region_name=REGION)
+    stubber = Stubber(client)
+    made_plainly = Clients.get
+
+    def get(self, service, region=None):
+        return client if service == "redshift-serverless" else made_plainly(self, service, region)
+
+    monkeypatch.setattr(Clients, "get", get)
+    with stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
 
 
 def no_credentials(monkeypatch) -> None:

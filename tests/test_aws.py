@@ -62,7 +62,7 @@ REFUSED = [
     ({"NODE_TYPE": "ds2.xlarge"}, "dwh.cfg: [CLUSTER] NODE_TYPE = ds2.xlarge is not a current node type - use one of "
      "ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge, dc2.large, dc2.8xlarge"),
     ({"CLUSTER_TYPE": "two-node"}, "dwh.cfg: [CLUSTER] CLUSTER_TYPE = two-node is not a cluster type - use "
-     "single-node or multi-node"),
+     "single-node, multi-node or serverless"),
     ({"NUM_NODES": "1"}, "dwh.cfg: [CLUSTER] NUM_NODES = 1 is too few for CLUSTER_TYPE = multi-node - use 2 or "
      "more, or CLUSTER_TYPE = single-node"),
     ({"NUM_NODES": None}, "dwh.cfg: [CLUSTER] NUM_NODES is missing - set it (see dwh.cfg.example)"),
@@ -123,6 +123,39 @@ def test_identifier_must_follow_redshift_naming_rule(tmp_path, identifier):
         f"dwh.cfg: [CLUSTER] IDENTIFIER = {identifier} is not a valid cluster identifier - use 1-63 lowercase "
         "letters, digits or hyphens, starting with a letter, without '--' or a hyphen at the end"
     )
+
+
+def test_serverless_needs_no_node_type_and_defaults_to_the_smallest_private_workgroup(tmp_path):
+    _, spec, _ = read_all(write_cfg(tmp_path, CLUSTER_TYPE="serverless", NODE_TYPE=None, NUM_NODES=None))
+    assert (spec.serverless, spec.base_rpu, spec.publicly_accessible) == (True, 8, False)
+    assert spec.describe(REGION) == "base 8 RPU in us-west-2"
+
+
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"BASE_RPU": "12"}, "BASE_RPU = 12 is not a base capacity Redshift Serverless accepts - use 8 to 512 in "
+         "steps of 8 (8 is the cheapest)"),
+        ({"BASE_RPU": "520"}, "BASE_RPU = 520 is not a base capacity Redshift Serverless accepts - use 8 to 512 in "
+         "steps of 8 (8 is the cheapest)"),
+        ({"BASE_RPU": "0"}, "BASE_RPU = 0 is not a base capacity Redshift Serverless accepts - use 8 to 512 in "
+         "steps of 8 (8 is the cheapest)"),
+        ({"PUBLICLY_ACCESSIBLE": "maybe"}, "PUBLICLY_ACCESSIBLE = maybe is not yes or no"),
+        ({"DB_PORT": "9000"}, "DB_PORT = 9000 is not a port Redshift Serverless accepts - use "
+         "5431-5455 or 8191-8215"),
+        ({"IDENTIFIER": "s" * 62}, f"IDENTIFIER = {'s' * 62} is too long or short for CLUSTER_TYPE = serverless - "
+         "use 3-61 characters (the namespace is named IDENTIFIER-ns, and AWS allows 3-64)"),
+    ],
+    ids=["rpu-step", "rpu-max", "rpu-zero", "public", "port", "identifier"],
+)
+def test_serverless_settings_aws_would_refuse_are_named_with_their_fix(tmp_path, values, message):
+    existing = {key: values.pop(key) for key in ("DB_PORT", "IDENTIFIER") if key in values}
+    path = write_cfg(tmp_path, CLUSTER_TYPE="serverless", NODE_TYPE=None, NUM_NODES=None, **existing)
+    extra = "".join(f"{key} = {value}\n" for key, value in values.items())  # keys the test config lacks
+    path.write_text(path.read_text().replace("[CLUSTER]\n", "[CLUSTER]\n" + extra))
+    with pytest.raises(ConfigError) as caught:
+        read_all(path)
+    assert str(caught.value) == f"dwh.cfg: [CLUSTER] {message}"
 
 
 def test_single_node_cluster_with_one_node_is_fine(tmp_path):

@@ -372,6 +372,7 @@ def test_unreachable_warehouse_is_one_line(tmp_path, monkeypatch):
         connect(config)
     assert str(failed.value) == (
         "cannot reach redshift through the Data API (Data API, cluster sparkify-dwh, database sparkify as "
-        "sparkify_admin): cannot call the Redshift Data API (ExecuteStatement): ValidationException: Cluster "
-        "sparkify-dwh not found - check [CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the "
-        "IAM permissions (README: Run it on Redshift)")
+        "sparkify_admin): cannot call the Redshift Data API (ExecuteStatement): AWS refused the request "
+        "(ValidationException: Cluster sparkify-dwh not found) - fix the matching setting in dwh.cfg - check "
+        "[CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the IAM permissions "
+        "(README: Run it on Redshift)")

@@ -110,14 +110,14 @@ def _progress(redshift, identifier: str, started: float):
     def report(parsed=None, **_):
         clusters = (parsed or {}).get("Clusters") or []
         status = clusters[0].get("ClusterStatus") if clusters else "gone"
-        log.info("  cluster %s: %s (%s elapsed)", identifier, status, _elapsed(started))
+        log.info("  cluster %s: %s (%s elapsed)", identifier, status, elapsed(started))
 
     event = "after-call.redshift.DescribeClusters"
     redshift.meta.events.register(event, report, unique_id=f"sparkify-progress-{identifier}")
     return lambda: redshift.meta.events.unregister(event, unique_id=f"sparkify-progress-{identifier}")
 
 
-def _elapsed(started: float) -> str:
+def elapsed(started: float) -> str:
     seconds = int(time.monotonic() - started)
     return f"{seconds // 60}m {seconds % 60:02d}s"
 
@@ -165,7 +165,7 @@ def _wait(redshift, waiter: str, identifier: str, minutes: float, delay: float |
         raise AwsError(f"cluster {identifier} became {status} {went_wrong}") from None
     finally:
         stop()
-    log.info("cluster %s is %s after %s", identifier, done, _elapsed(started))
+    log.info("cluster %s is %s after %s", identifier, done, elapsed(started))
 
 
 def _refused(exc: WaiterError, what: str) -> None:

@@ -54,6 +54,7 @@ _QUOTA = {
     "QuotaExceeded",
     "RulesPerSecurityGroupLimitExceeded",
     "SecurityGroupLimitExceeded",
+    "ServiceQuotaExceededException",
     "TooManyBuckets",
 }
 _INVALID = {
@@ -65,6 +66,7 @@ _INVALID = {
     "MalformedPolicyDocument",
     "UnsupportedOperation",
     "ValidationError",
+    "ValidationException",
 }
 _THROTTLED = {"RequestLimitExceeded", "SlowDown", "Throttling", "ThrottlingException"}
 
@@ -103,6 +105,8 @@ def describe_client_error(what: str, exc: ClientError) -> str:
         )
     if code in _INVALID:
         return f"cannot {what}: AWS refused the request ({detail}) - fix the matching setting in dwh.cfg"
+    if code == "InsufficientCapacityException":  # redshift-serverless
+        return f"cannot {what}: AWS has no capacity for it now ({detail}) - try a smaller BASE_RPU, another REGION, or later"
     if code == "InsufficientClusterCapacity":
         return f"cannot {what}: AWS has no capacity for it now ({detail}) - try another NODE_TYPE or REGION, or later"
     if code in _THROTTLED:

@@ -1,7 +1,9 @@
 """setup_cluster.py: inventory -> plan -> (dry run | confirm -> apply) -> report.
 
 Setup brings AWS to what dwh.cfg describes: IAM role -> security group ->
-(bucket + upload) -> cluster -> wait -> HOST/ARN into dwh.cfg. The inventory
+(bucket + upload) -> cluster -> wait -> HOST/ARN into dwh.cfg; with
+CLUSTER_TYPE = serverless, namespace -> wait -> workgroup -> wait instead of
+the cluster, and HOST/WORKGROUP/ARN. The inventory
 looks at each in that order and plans only the differences, so a second run
 plans nothing. Whatever fails, the one-line error lists what exists at that
 moment, and the steps done before it are printed.
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkify.aws import cluster as clusters
-from sparkify.aws import files, iam as roles, network, s3 as buckets, settings
+from sparkify.aws import files, iam as roles, network, s3 as buckets, serverless, settings
 from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.aws.faults import AwsError, Clients
 from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
@@ -54,12 +56,19 @@ class _Setup:
     s3_region: str
     uploads: list[_Upload]
     password: str | None
-    current: dict[tuple[str, str], str]  # HOST and ARN as dwh.cfg has them now
+    current: dict[tuple[str, str], str]  # HOST, ARN (and WORKGROUP) as dwh.cfg has them now
     engine: str
     wait_minutes: float
     role_arn: str | None = None
     group_id: str | None = None
     cluster: dict | None = None
+    namespace: dict | None = None  # serverless
+    workgroup: dict | None = None  # serverless
+
+    @property
+    def written(self) -> str:
+        """The keys setup writes into dwh.cfg, for messages."""
+        return "HOST, WORKGROUP and ARN" if self.spec.serverless else "HOST and ARN"
 
 
 def setup(config_path: Path, options: SetupOptions, confirm: Callable[[str], bool]) -> int:
@@ -97,14 +106,16 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
         )
     uploads = _plan_uploads(options.upload_dir, locations) if options.upload_dir else []
     load_env(config_path)
-    password = os.environ.get(PASSWORD_ENV_VAR) or None
+    # A serverless namespace's admin password is made and kept by AWS Secrets Manager: none is read or written here.
+    password = None if spec.serverless else os.environ.get(PASSWORD_ENV_VAR) or None
     if password:
         settings.check_password(password)
     if spec.open_to_anywhere:
         log.warning(
-            "WARNING: --allow-anywhere: port %s of cluster %s will accept connections from ANY address "
+            "WARNING: --allow-anywhere: port %s of %s %s will accept connections from ANY address "
             "(%s); anyone on the internet can try passwords against it. Prefer your own address/32.",
             spec.db_port,
+            "workgroup" if spec.serverless else "cluster",
             names.identifier,
             spec.allowed_cidr,
         )
@@ -117,24 +128,47 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
         s3_region=s3_region,
         uploads=uploads,
         password=password,
-        current={key: parser.get(*key, fallback="").strip() for key in (("CLUSTER", "HOST"), ("IAM_ROLE", "ARN"))},
+        current={key: parser.get(*key, fallback="").strip() for key in _written_keys(spec)},
         engine=parser.get("DWH", "ENGINE", fallback="").strip().lower(),
         wait_minutes=options.wait_minutes,
     )
 
 
+def _written_keys(spec: ClusterSpec) -> tuple[tuple[str, str], ...]:
+    if spec.serverless:
+        return (("CLUSTER", "HOST"), ("CLUSTER", "WORKGROUP"), ("IAM_ROLE", "ARN"))
+    return (("CLUSTER", "HOST"), ("IAM_ROLE", "ARN"))
+
+
 def plan_setup(s: _Setup, aws: Clients, ledger: Ledger) -> Plan:
     """Look at each resource in order and plan what differs; what exists goes into the ledger."""
     plan = Plan()
-    redshift = aws.get("redshift")
-    s.cluster = _look_at_cluster(redshift, s.names.identifier, ledger)
+    if s.spec.serverless:
+        warehouse = aws.get("redshift-serverless")
+        _look_at_serverless(warehouse, s, ledger)
+    else:
+        warehouse = aws.get("redshift")
+        s.cluster = _look_at_cluster(warehouse, s.names.identifier, ledger)
     _plan_role(plan, aws.get("iam"), s, ledger)
     _plan_security_group(plan, aws.get("ec2"), s, ledger)
     if s.uploads:
         _plan_bucket_uploads(plan, aws.get("s3", s.s3_region), s, ledger)
-    _plan_cluster(plan, redshift, s, ledger)
+    if s.spec.serverless:
+        _plan_serverless(plan, warehouse, s, ledger)
+    else:
+        _plan_cluster(plan, warehouse, s, ledger)
     _plan_write_back(plan, s)
-    if s.cluster is None:
+    if s.spec.serverless:
+        if s.namespace is None or s.workgroup is None:
+            # Only the workgroup's compute costs money (per RPU-second while it works); storage is billed too.
+            access = "publicly accessible" if s.spec.publicly_accessible else "private (no public address)"
+            plan.question = (
+                f"Create Redshift Serverless workgroup {s.names.workgroup_name} (namespace {s.names.namespace_name}): "
+                f"{s.spec.describe(s.names.region)}, {access}, port {s.spec.db_port} open to {s.spec.allowed_cidr}? "
+                "It is billed per RPU-second while it runs queries, and for storage, until clean_redshift.py "
+                "deletes it.\nThe plan:\n" + "\n".join(f"  - {step}" for step in plan.steps)
+            )
+    elif s.cluster is None:
         # Creating a cluster is what costs money: only then is there a question, and it lists the whole plan.
         plan.question = (
             f"Create Redshift cluster {s.names.identifier}: {s.spec.describe(s.names.region)}, encrypted, "
@@ -159,6 +193,30 @@ def _look_at_cluster(redshift, ident: str, ledger: Ledger) -> dict | None:
         )
     log.info("cluster %s: exists (%s)", ident, status)
     return cluster
+
+
+def _look_at_serverless(client, s: _Setup, ledger: Ledger) -> None:
+    """The namespace and workgroup as they are now; a deletion under way or another namespace's workgroup stops setup."""
+    ns_name, wg_name = s.names.namespace_name, s.names.workgroup_name
+    s.namespace = serverless.get_namespace(client, ns_name)
+    if s.namespace is not None:
+        status = serverless.status_of(s.namespace)
+        ledger.exists("namespace", f"namespace {ns_name} ({status.lower()})")
+        if status == "DELETING":
+            raise AwsError(f"namespace {ns_name} is being deleted - wait until that finishes, then re-run setup_cluster.py")
+        log.info("namespace %s: exists (%s)", ns_name, status.lower())
+    s.workgroup = serverless.get_workgroup(client, wg_name)
+    if s.workgroup is not None:
+        status = serverless.status_of(s.workgroup)
+        ledger.exists("workgroup", f"workgroup {wg_name} ({status.lower()})")
+        if s.workgroup.get("namespaceName") != ns_name:
+            raise AwsError(
+                f"workgroup {wg_name} serves namespace {s.workgroup.get('namespaceName')}, not {ns_name} - "
+                "delete it, or change IDENTIFIER in [CLUSTER]"
+            )
+        if status == "DELETING":
+            raise AwsError(f"workgroup {wg_name} is being deleted - wait until that finishes, then re-run setup_cluster.py")
+        log.info("workgroup %s: exists (%s)", wg_name, status.lower())
 
 
 def _plan_role(plan: Plan, iam, s: _Setup, ledger: Ledger) -> None:
@@ -338,37 +396,129 @@ def _plan_cluster(plan: Plan, redshift, s: _Setup, ledger: Ledger) -> None:
     plan.add("wait", f"up to {s.wait_minutes:g} min for cluster {ident} to be available", wait, change=False, doing="")
 
 
-def _plan_write_back(plan: Plan, s: _Setup) -> None:
-    """HOST and ARN into dwh.cfg, when they differ (or are not known yet: the cluster or role is new)."""
+def _plan_serverless(plan: Plan, client, s: _Setup, ledger: Ledger) -> None:
+    """Namespace -> wait -> workgroup -> wait, each only if needed; an existing one is never changed."""
+    ns_name, wg_name, spec, minutes = s.names.namespace_name, s.names.workgroup_name, s.spec, s.wait_minutes
+    timed_out = (
+        "it exists; re-run setup_cluster.py to keep waiting (--wait-minutes N), or clean_redshift.py to delete it"
+    )
+    for difference in serverless.drift(s.namespace, s.workgroup, spec, s.role_arn):
+        log.warning(
+            "namespace %s / workgroup %s exist but %s - left as they are "
+            "(run clean_redshift.py, then setup_cluster.py, to rebuild them)",
+            ns_name,
+            wg_name,
+            difference,
+        )
+    if s.namespace is None:
+
+        def create_namespace() -> None:
+            s.namespace = serverless.create_namespace(client, ns_name, spec, s.role_arn, s.names.identifier)
+            ledger.exists("namespace", f"namespace {ns_name} ({serverless.status_of(s.namespace).lower()})")
+
+        plan.add(
+            "create",
+            f"namespace {ns_name}: database {spec.db_name}, admin {spec.db_user} (password kept by AWS Secrets "
+            f"Manager), default role {s.names.role_name}",
+            create_namespace,
+        )
+    if serverless.status_of(s.namespace) != serverless.AVAILABLE:
+
+        def wait_namespace() -> None:
+            look = lambda: serverless.get_namespace(client, ns_name)  # noqa: E731
+            s.namespace = serverless.poll(look, f"namespace {ns_name}", serverless.AVAILABLE, minutes, timed_out=timed_out)
+            ledger.exists("namespace", f"namespace {ns_name} (available)")
+
+        plan.add("wait", f"up to {minutes:g} min for namespace {ns_name} to be available", wait_namespace,
+                 change=False, doing="")
+    if s.workgroup is None:
+
+        def create_workgroup() -> None:
+            s.workgroup = serverless.create_workgroup(client, wg_name, ns_name, spec, s.group_id, s.names.identifier)
+            ledger.exists("workgroup", f"workgroup {wg_name} ({serverless.status_of(s.workgroup).lower()})")
+
+        access = "publicly accessible" if spec.publicly_accessible else "private"
+        plan.add(
+            "create",
+            f"workgroup {wg_name}: {spec.describe(s.names.region)}, {access}, port {spec.db_port}, "
+            f"security group {s.names.security_group_name}",
+            create_workgroup,
+        )
+    elif serverless.status_of(s.workgroup) == serverless.AVAILABLE and s.workgroup.get("endpoint"):
+        return
+
+    def wait_workgroup() -> None:
+        look = lambda: serverless.get_workgroup(client, wg_name)  # noqa: E731
+        s.workgroup = serverless.poll(look, f"workgroup {wg_name}", serverless.AVAILABLE, minutes, timed_out=timed_out)
+        ledger.exists("workgroup", f"workgroup {wg_name} (available)")
+
+    plan.add("wait", f"up to {minutes:g} min for workgroup {wg_name} to be available", wait_workgroup,
+             change=False, doing="")
+
+
+def _write_back_values(s: _Setup) -> dict[tuple[str, str], str | None]:
+    """What dwh.cfg should say; None where it is not known yet (the cluster, workgroup or role is new)."""
+    if s.spec.serverless:
+        host = ((s.workgroup or {}).get("endpoint") or {}).get("address")
+        return {("CLUSTER", "HOST"): host, ("CLUSTER", "WORKGROUP"): s.names.workgroup_name, ("IAM_ROLE", "ARN"): s.role_arn}
     host = ((s.cluster or {}).get("Endpoint") or {}).get("Address")
-    if s.current == {("CLUSTER", "HOST"): host, ("IAM_ROLE", "ARN"): s.role_arn}:
+    return {("CLUSTER", "HOST"): host, ("IAM_ROLE", "ARN"): s.role_arn}
+
+
+def _plan_write_back(plan: Plan, s: _Setup) -> None:
+    """HOST and ARN (and WORKGROUP) into dwh.cfg, when they differ or are not known yet."""
+    if s.current == _write_back_values(s):
         return
 
     def write() -> Already | None:
-        host = s.cluster["Endpoint"]["Address"]
-        if not files.set_config_values(s.config_path, {("CLUSTER", "HOST"): host, ("IAM_ROLE", "ARN"): s.role_arn}):
-            return Already(f"HOST and ARN in {s.config_path}")
-        log.info("wrote [CLUSTER] HOST and [IAM_ROLE] ARN into %s", s.config_path)
+        if not files.set_config_values(s.config_path, _write_back_values(s)):
+            return Already(f"{s.written} in {s.config_path}")
+        log.info("wrote %s into %s", s.written, s.config_path)
         return None
 
-    plan.add("write", f"HOST and ARN into {s.config_path}", write, doing="")
+    plan.add("write", f"{s.written} into {s.config_path}", write, doing="")
 
 
 def _report(s: _Setup, ledger: Ledger) -> None:
+    if s.spec.serverless:
+        _report_serverless(s)
+    else:
+        _report_cluster(s)
+    _report_rest(s, ledger)
+
+
+def _report_serverless(s: _Setup) -> None:
+    names, spec, endpoint = s.names, s.spec, s.workgroup["endpoint"]
+    access = "publicly accessible" if s.workgroup.get("publiclyAccessible") else "private (no public address)"
+    print(
+        f"workgroup {names.workgroup_name} is available at {endpoint['address']}:{endpoint.get('port', spec.db_port)} "
+        f"- base {s.workgroup.get('baseCapacity')} RPU in {names.region}, {access}"
+    )
+    secret = (s.namespace or {}).get("adminPasswordSecretArn") or "AWS Secrets Manager"
+    print(
+        f"namespace {names.namespace_name}: database {spec.db_name}, admin {spec.db_user}; "
+        f"the admin password is kept in {secret}, not in .env"
+    )
+
+
+def _report_cluster(s: _Setup) -> None:
     names, spec, cluster, ident = s.names, s.spec, s.cluster, s.names.identifier
     host = cluster["Endpoint"]["Address"]
     port = cluster["Endpoint"].get("Port", spec.db_port)
     shape = f"{cluster.get('NumberOfNodes')} x {cluster.get('NodeType')} in {names.region}"
     encrypted = "encrypted" if cluster.get("Encrypted") else "NOT encrypted"
-    name = s.config_path.name
     print(f"cluster {ident} is available at {host}:{port} - {shape}, {encrypted}")
+
+
+def _report_rest(s: _Setup, ledger: Ledger) -> None:
+    names, spec, name = s.names, s.spec, s.config_path.name
     print(f"IAM role {names.role_name} ({s.role_arn}) may read only {_readable(s)}")
     group = f"security group {names.security_group_name}, {s.group_id}"
     print(f"port {spec.db_port} is open to {spec.allowed_cidr} only ({group})")
     if ledger.changes:
-        print(f"done: {ledger.changes} change(s); {name} has HOST and ARN")
+        print(f"done: {ledger.changes} change(s); {name} has {s.written}")
     else:
-        print(f"nothing to change: everything already exists and {name} has HOST and ARN")
+        print(f"nothing to change: everything already exists and {name} has {s.written}")
     first = []
     if s.engine != "redshift":
         first.append(f"set [DWH] ENGINE = redshift in {name}")

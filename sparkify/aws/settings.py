@@ -21,7 +21,12 @@ from sparkify.errors import ConfigError
 
 # Current provisioned node types (DS2 and DC1 are retired).
 NODE_TYPES = ("ra3.large", "ra3.xlplus", "ra3.4xlarge", "ra3.16xlarge", "dc2.large", "dc2.8xlarge")
-CLUSTER_TYPES = ("single-node", "multi-node")
+CLUSTER_TYPES = ("single-node", "multi-node", "serverless")
+# Redshift Serverless base capacity, in RPUs: 8 to 512 in steps of 8 (the AWS "Compute capacity for
+# Amazon Redshift Serverless" page; some regions now also take 4 or up to 1024, not offered here).
+BASE_RPU_MIN, BASE_RPU_MAX, BASE_RPU_STEP = 8, 512, 8
+# Serverless workgroups accept the same port ranges as RA3 clusters.
+SERVERLESS_PORTS = ((5431, 5455), (8191, 8215))
 # RA3 clusters accept only these port ranges; DC2 clusters any of 1150-65535.
 RA3_PORTS = ((5431, 5455), (8191, 8215))
 OTHER_PORTS = ((1150, 65535),)
@@ -54,6 +59,16 @@ class Names:
     def security_group_name(self) -> str:
         return f"{self.identifier}-sg"
 
+    @property
+    def workgroup_name(self) -> str:
+        """CLUSTER_TYPE = serverless: the workgroup (the endpoint, compute) is named like a cluster."""
+        return self.identifier
+
+    @property
+    def namespace_name(self) -> str:
+        """CLUSTER_TYPE = serverless: the namespace (database, users, storage) the workgroup serves."""
+        return f"{self.identifier}-ns"
+
 
 @dataclass(frozen=True)
 class ClusterSpec:
@@ -66,13 +81,21 @@ class ClusterSpec:
     db_user: str
     db_port: int
     allowed_cidr: str  # normalised, e.g. 203.0.113.7/32
+    base_rpu: int = BASE_RPU_MIN  # serverless only
+    publicly_accessible: bool = False  # serverless only: a cluster is always reachable (through ALLOWED_CIDR)
+
+    @property
+    def serverless(self) -> bool:
+        return self.cluster_type == "serverless"
 
     @property
     def open_to_anywhere(self) -> bool:
         return ipaddress.ip_network(self.allowed_cidr).prefixlen == 0
 
     def describe(self, region: str) -> str:
-        """E.g. "2 x ra3.large in us-west-2": node count, node type and region."""
+        """E.g. "2 x ra3.large in us-west-2" (node count, node type, region) or "base 8 RPU in us-west-2"."""
+        if self.serverless:
+            return f"base {self.base_rpu} RPU in {region}"
         return f"{self.num_nodes} x {self.node_type} in {region}"
 
 
@@ -113,7 +136,11 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
     r = ConfigReader(parser, path.name)
     cluster_type = r.required("CLUSTER", "CLUSTER_TYPE")
     if cluster_type not in CLUSTER_TYPES:
-        raise r.fail("CLUSTER", "CLUSTER_TYPE", cluster_type, "is not a cluster type - use single-node or multi-node")
+        raise r.fail(
+            "CLUSTER", "CLUSTER_TYPE", cluster_type, "is not a cluster type - use single-node, multi-node or serverless"
+        )
+    if cluster_type == "serverless":
+        return _serverless_spec(r)
     node_type = r.required("CLUSTER", "NODE_TYPE")
     if node_type not in NODE_TYPES:
         raise r.fail(
@@ -134,23 +161,7 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
             str(num_nodes),
             "does not fit CLUSTER_TYPE = single-node - use 1, or CLUSTER_TYPE = multi-node",
         )
-    db_name = r.required("CLUSTER", "DB_NAME")
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", db_name):
-        raise r.fail(
-            "CLUSTER",
-            "DB_NAME",
-            db_name,
-            "is not a valid database name - use 1-64 lowercase letters, digits or underscores, starting with a letter",
-        )
-    db_user = r.required("CLUSTER", "DB_USER")
-    if not re.fullmatch(r"[a-z][a-z0-9_+.@-]{0,127}", db_user) or db_user == "public":
-        raise r.fail(
-            "CLUSTER",
-            "DB_USER",
-            db_user,
-            "is not a valid master user name - use 1-128 lowercase letters, digits or _+.@-, "
-            "starting with a letter (not 'public')",
-        )
+    db_name, db_user = _database(r)
     db_port = r.whole_number("CLUSTER", "DB_PORT")
     ranges = RA3_PORTS if node_type.startswith("ra3.") else OTHER_PORTS
     if not any(low <= db_port <= high for low, high in ranges):
@@ -168,6 +179,66 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
         db_port=db_port,
         allowed_cidr=_cidr(r),
     )
+
+
+def _serverless_spec(r: ConfigReader) -> ClusterSpec:
+    """CLUSTER_TYPE = serverless: BASE_RPU and PUBLICLY_ACCESSIBLE; NODE_TYPE and NUM_NODES are not read."""
+    identifier = r.required("CLUSTER", "IDENTIFIER")
+    if len(identifier) < 3 or len(identifier) > 61:
+        # the workgroup is named IDENTIFIER and the namespace IDENTIFIER-ns: both must be 3-64 characters
+        raise r.fail(
+            "CLUSTER", "IDENTIFIER", identifier, "is too long or short for CLUSTER_TYPE = serverless - use 3-61 "
+            "characters (the namespace is named IDENTIFIER-ns, and AWS allows 3-64)",
+        )
+    base_rpu = r.whole_number("CLUSTER", "BASE_RPU", str(BASE_RPU_MIN))
+    if not (BASE_RPU_MIN <= base_rpu <= BASE_RPU_MAX and base_rpu % BASE_RPU_STEP == 0):
+        raise r.fail(
+            "CLUSTER", "BASE_RPU", str(base_rpu), f"is not a base capacity Redshift Serverless accepts - use "
+            f"{BASE_RPU_MIN} to {BASE_RPU_MAX} in steps of {BASE_RPU_STEP} ({BASE_RPU_MIN} is the cheapest)",
+        )
+    public = (r.get("CLUSTER", "PUBLICLY_ACCESSIBLE", "no") or "no").lower()
+    if public not in ("yes", "no"):
+        raise r.fail("CLUSTER", "PUBLICLY_ACCESSIBLE", public, "is not yes or no")
+    db_name, db_user = _database(r)
+    db_port = r.whole_number("CLUSTER", "DB_PORT")
+    if not any(low <= db_port <= high for low, high in SERVERLESS_PORTS):
+        allowed = " or ".join(f"{low}-{high}" for low, high in SERVERLESS_PORTS)
+        raise r.fail(
+            "CLUSTER", "DB_PORT", str(db_port), f"is not a port Redshift Serverless accepts - use {allowed}"
+        )
+    return ClusterSpec(
+        cluster_type="serverless",
+        node_type="",
+        num_nodes=0,
+        db_name=db_name,
+        db_user=db_user,
+        db_port=db_port,
+        allowed_cidr=_cidr(r),
+        base_rpu=base_rpu,
+        publicly_accessible=public == "yes",
+    )
+
+
+def _database(r: ConfigReader) -> tuple[str, str]:
+    """DB_NAME and DB_USER, checked against Redshift's naming rules."""
+    db_name = r.required("CLUSTER", "DB_NAME")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", db_name):
+        raise r.fail(
+            "CLUSTER",
+            "DB_NAME",
+            db_name,
+            "is not a valid database name - use 1-64 lowercase letters, digits or underscores, starting with a letter",
+        )
+    db_user = r.required("CLUSTER", "DB_USER")
+    if not re.fullmatch(r"[a-z][a-z0-9_+.@-]{0,127}", db_user) or db_user == "public":
+        raise r.fail(
+            "CLUSTER",
+            "DB_USER",
+            db_user,
+            "is not a valid master user name - use 1-128 lowercase letters, digits or _+.@-, "
+            "starting with a letter (not 'public')",
+        )
+    return db_name, db_user
 
 
 def _cidr(r: ConfigReader) -> str:
@@ -270,3 +341,8 @@ def generate_password(length: int = 32) -> str:
         password = "".join(secrets.choice(alphabet) for _ in range(length))
         if password_problem(password) is None:
             return password
+
+
+def is_serverless(parser: configparser.ConfigParser) -> bool:
+    """For clean_redshift.py, which needs only to know what to look for (setup checks the whole spec)."""
+    return parser.get("CLUSTER", "CLUSTER_TYPE", fallback="").strip() == "serverless"

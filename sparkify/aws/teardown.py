@@ -2,7 +2,8 @@
 
 Teardown goes the other way from setup: cluster (and its data) -> security
 group -> IAM role (or only our policy, on a role setup reused) -> bucket (if
-asked). The inventory counts anything already gone as done, so a re-run after
+asked). With CLUSTER_TYPE = serverless: workgroup -> namespace (and its data)
+instead of the cluster. The inventory counts anything already gone as done, so a re-run after
 a failure half way finishes the job; the failure's one line lists what still
 exists.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkify.aws import cluster as clusters
-from sparkify.aws import iam as roles, network, s3 as buckets, settings
+from sparkify.aws import iam as roles, network, s3 as buckets, serverless, settings
 from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.aws.faults import Clients
 from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
@@ -53,11 +54,12 @@ def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str
         sorted({loc.bucket for loc in settings.read_locations(parser, config_path)}) if options.delete_bucket else []
     )
     s3_region = settings.read_s3_region(parser, config_path)
+    is_serverless = settings.is_serverless(parser)
     load_env(config_path)
     ledger = Ledger()
     with ledger.reporting("still exists", "re-run clean_redshift.py to finish"):
         aws = Clients(names.region)
-        plan = plan_teardown(names, aws, bucket_names, s3_region, options, ledger)
+        plan = plan_teardown(names, aws, bucket_names, s3_region, options, ledger, is_serverless)
         if not plan.changes:
             print(f"nothing to delete: {', '.join(plan.gone)} already gone")
             return 0
@@ -71,16 +73,30 @@ def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str
     gone = plan.gone + ledger.already
     if gone:
         print(f"already gone: {', '.join(gone)}")
-    print(f"done: nothing of cluster {names.identifier} is left in {names.region}")
+    what = (
+        f"workgroup {names.workgroup_name} (namespace {names.namespace_name})"
+        if is_serverless
+        else f"cluster {names.identifier}"
+    )
+    print(f"done: nothing of {what} is left in {names.region}")
     return 0
 
 
 def plan_teardown(
-    names: Names, aws: Clients, bucket_names: list[str], s3_region: str, options: TeardownOptions, ledger: Ledger
+    names: Names,
+    aws: Clients,
+    bucket_names: list[str],
+    s3_region: str,
+    options: TeardownOptions,
+    ledger: Ledger,
+    is_serverless: bool = False,
 ) -> Plan:
     """Look first: the plan names what exists, and what is gone needs no question."""
     plan = Plan()
-    _plan_cluster(plan, aws.get("redshift"), names, options, ledger)
+    if is_serverless:
+        _plan_serverless(plan, aws.get("redshift-serverless"), names, options, ledger)
+    else:
+        _plan_cluster(plan, aws.get("redshift"), names, options, ledger)
     _plan_groups(plan, aws.get("ec2"), names, ledger)
     _plan_role(plan, aws.get("iam"), names, ledger)
     for bucket in bucket_names:
@@ -126,6 +142,71 @@ def _plan_cluster(plan: Plan, redshift, names: Names, options: TeardownOptions, 
         f"Redshift cluster {ident} ({shape}) and all data in it, {keep}",
         delete,
         doing="" if already_deleting else f"deleting cluster {ident} ...",
+    )
+
+
+def _plan_serverless(plan: Plan, client, names: Names, options: TeardownOptions, ledger: Ledger) -> None:
+    """The workgroup first (a namespace cannot go while a workgroup serves it), then the namespace and its data."""
+    wg_name, ns_name, minutes = names.workgroup_name, names.namespace_name, options.wait_minutes
+    timed_out = "AWS is still deleting it; re-run clean_redshift.py later to finish (--wait-minutes N)"
+    workgroup = serverless.get_workgroup(client, wg_name)
+    namespace = serverless.get_namespace(client, ns_name)
+    if workgroup is None:
+        plan.gone.append(f"workgroup {wg_name}")
+    else:
+        wg_status = serverless.status_of(workgroup)
+        ledger.exists("workgroup", f"workgroup {wg_name} ({wg_status.lower()})")
+
+        def delete_workgroup() -> str | Already:
+            if wg_status != "DELETING":
+                if not serverless.delete_workgroup(client, wg_name):
+                    ledger.gone("workgroup")
+                    return Already(f"workgroup {wg_name}")
+                ledger.exists("workgroup", f"workgroup {wg_name} (deleting)")
+            look = lambda: serverless.get_workgroup(client, wg_name)  # noqa: E731
+            serverless.poll(look, f"workgroup {wg_name}", serverless.GONE, minutes, timed_out=timed_out)
+            ledger.gone("workgroup")
+            return f"workgroup {wg_name}"
+
+        plan.add(
+            "delete",
+            f"Redshift Serverless workgroup {wg_name} (base {workgroup.get('baseCapacity')} RPU, {wg_status.lower()})",
+            delete_workgroup,
+            doing=f"deleting workgroup {wg_name} ...",
+        )
+    if namespace is None:
+        plan.gone.append(f"namespace {ns_name}")
+        return
+    ns_status = serverless.status_of(namespace)
+    ledger.exists("namespace", f"namespace {ns_name} ({ns_status.lower()})")
+    if ns_status == "DELETING":
+        kept = "its deletion was already under way"
+    elif options.final_snapshot:
+        kept = f"final snapshot {options.final_snapshot} kept"
+    else:
+        kept = "no final snapshot"
+
+    def delete_namespace() -> str | Already:
+        if ns_status != "DELETING":
+            if not serverless.delete_namespace(client, ns_name, options.final_snapshot):
+                ledger.gone("namespace")
+                return Already(f"namespace {ns_name}")
+            ledger.exists("namespace", f"namespace {ns_name} (deleting)")
+        look = lambda: serverless.get_namespace(client, ns_name)  # noqa: E731
+        serverless.poll(look, f"namespace {ns_name}", serverless.GONE, minutes, timed_out=timed_out)
+        ledger.gone("namespace")
+        return f"namespace {ns_name} ({kept})"
+
+    keep = (
+        f"after a final snapshot {options.final_snapshot}"
+        if options.final_snapshot
+        else "with no final snapshot (pass --final-snapshot NAME to keep one)"
+    )
+    plan.add(
+        "delete",
+        f"Redshift Serverless namespace {ns_name} and all data in it, {keep}",
+        delete_namespace,
+        doing=f"deleting namespace {ns_name} ...",
     )
 
 
