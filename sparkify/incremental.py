@@ -30,7 +30,7 @@ from sparkify.errors import InputError
 
 SOURCES = ("LOG_DATA", "SONG_DATA")
 _TABLE_SOURCE = {"staging_events": "LOG_DATA", "staging_songs": "SONG_DATA"}
-_INSERT_BATCH = 500
+RECORD_COLUMNS = ("source", "file_name", "size_bytes", "version", "row_count", "reject_count", "run_id", "loaded_at")
 
 READ_RECORD = "SELECT source, file_name, size_bytes, version FROM loaded_files"
 
@@ -133,14 +133,7 @@ def write_record(engine, rows: list[tuple], replace: bool) -> None:
     """Add the batch's files to the record (replace: a full refresh starts it anew), inside the caller's transaction."""
     if replace:
         engine.execute(sql.delete_rows(sql.RECORD_TABLE))
-    marks = ", ".join([engine.placeholder] * 8)
-    for start in range(0, len(rows), _INSERT_BATCH):
-        chunk = rows[start : start + _INSERT_BATCH]
-        engine.execute(
-            "INSERT INTO loaded_files (source, file_name, size_bytes, version, row_count, reject_count, run_id, loaded_at) "
-            f"VALUES {', '.join([f'({marks})'] * len(chunk))}",
-            [value for row in chunk for value in row],
-        )
+    engine.insert_rows(sql.RECORD_TABLE, RECORD_COLUMNS, rows)
 
 
 def per_file_counts(engine, names: dict[str, str]) -> tuple[dict[str, int], dict[str, int]]:

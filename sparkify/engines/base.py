@@ -15,6 +15,8 @@ from sparkify.errors import WarehouseError
 
 log = logging.getLogger(__name__)
 
+_INSERT_BATCH = 500  # rows per INSERT ... VALUES statement
+
 # How long a run waits for another run (etl.py, create_tables.py) to release the warehouse.
 LOCK_WAIT_SECONDS = 600.0
 _LOCK_POLL_SECONDS = 0.5
@@ -165,6 +167,16 @@ class Engine:
                 self.execute(sql.drop_table(table))
             for table, ddl in sql.CREATE_TABLES.items():
                 self.execute(self.render(ddl, table))
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """INSERT many rows, values as parameters (batched VALUES lists; DuckDB overrides it with a columnar insert)."""
+        marks = "(" + ", ".join([self.placeholder] * len(columns)) + ")"
+        for start in range(0, len(rows), _INSERT_BATCH):
+            chunk = rows[start : start + _INSERT_BATCH]
+            self.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(chunk))}",
+                [value for row in chunk for value in row],
+            )
 
     def count(self, table: str) -> int:
         return self.query(sql.count_rows(table))[0][0]

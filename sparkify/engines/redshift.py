@@ -54,7 +54,7 @@ WHERE session_id = pg_backend_pid()
   AND query_id > %s
 ORDER BY file_name, line_number
 """
-_INSERT_BATCH = 500
+LOAD_ERROR_COLUMNS = ("table_name", "source_file", "line_number", "column_name", "reason", "raw_line")
 
 # Redshift's certificates are issued by ACM, which "are publicly trusted by most operating
 # systems, web browsers, and clients"
@@ -227,14 +227,7 @@ class RedshiftEngine(PostgresEngine):
         )
 
     def _insert_load_errors(self, rows: list[tuple]) -> None:
-        for start in range(0, len(rows), _INSERT_BATCH):
-            batch = rows[start : start + _INSERT_BATCH]
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
-            self.execute(
-                "INSERT INTO load_errors (table_name, source_file, line_number, column_name, reason, raw_line) "
-                f"VALUES {placeholders}",
-                [value for row in batch for value in row],
-            )
+        self.insert_rows("load_errors", LOAD_ERROR_COLUMNS, rows)
 
 
 def copy_statement(
