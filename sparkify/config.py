@@ -469,6 +469,9 @@ def _data_api(r: ConfigReader, engine: str) -> DataApi | None:
             "- the Redshift Data API reaches only Redshift; use CONNECTION = direct"
         )
     identifier, workgroup = r.get("CLUSTER", "IDENTIFIER"), r.get("CLUSTER", "WORKGROUP")
+    if identifier and workgroup and (r.get("CLUSTER", "CLUSTER_TYPE") or "").lower() == "serverless":
+        # setup_cluster.py's own result: IDENTIFIER names what it made, WORKGROUP (which it wrote) is the target
+        identifier = None
     if not identifier and not workgroup:
         raise ConfigError(
             f"{r.name}: [CLUSTER] IDENTIFIER or WORKGROUP is missing - CONNECTION = data-api needs the "

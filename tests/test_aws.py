@@ -49,7 +49,9 @@ def test_settings_are_read_and_normalised(tmp_path):
     names, spec, locations = read_all(write_cfg(tmp_path, ALLOWED_CIDR="203.0.113.7"))
     assert names == settings.Names(tmp_path / "dwh.cfg", IDENTIFIER, REGION, "sparkify-test-s3-read")
     assert names.security_group_name == "sparkify-test-sg"
-    assert spec == settings.ClusterSpec("multi-node", "ra3.large", 2, "sparkify", "sparkify_admin", 5439, "203.0.113.7/32")
+    assert spec == settings.ClusterSpec(
+        "multi-node", "ra3.large", 2, "sparkify", "sparkify_admin", 5439, "203.0.113.7/32", publicly_accessible=True
+    )
     assert spec.describe(REGION) == "2 x ra3.large in us-west-2"
     assert locations[2] == settings.S3Location(
         "LOG_JSONPATH", f"s3://{BUCKET}/log_json_path.json", BUCKET, "log_json_path.json"

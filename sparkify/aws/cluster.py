@@ -40,8 +40,9 @@ def create(redshift, identifier: str, spec: ClusterSpec, role_arn: str, group_id
         IamRoles=[role_arn],
         VpcSecurityGroupIds=[group_id],
         Encrypted=True,
-        # Reachable from a laptop; the security group limits who may connect.
-        PubliclyAccessible=True,
+        # CONNECTION = direct: reachable from a laptop, the security group limits who may connect;
+        # data-api: no public address (the Data API reaches it over AWS's own network).
+        PubliclyAccessible=spec.publicly_accessible,
         Tags=[{"Key": TAG_KEY, "Value": identifier}],
     )
     if spec.cluster_type == "multi-node":

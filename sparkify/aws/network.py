@@ -1,5 +1,9 @@
 """The project's own security group: the cluster's port open to ALLOWED_CIDR and nothing else.
 
+With CONNECTION = data-api the group is still made and attached, with no
+inbound rule at all: the warehouse then admits no connection from anywhere
+(the VPC's default group would admit its other members).
+
 It lives in the default VPC, is named <IDENTIFIER>-sg and tagged
 sparkify:cluster=<IDENTIFIER>; the VPC's default group is never touched.
 """
@@ -55,7 +59,8 @@ def create_group(ec2, name: str, vpc_id: str, identifier: str) -> dict:
     with aws_call(f"create security group {name}"):
         group_id = ec2.create_security_group(
             GroupName=name,
-            Description=f"Sparkify: Redshift cluster {identifier}, port open to ALLOWED_CIDR only",
+            Description=f"Sparkify: Redshift {identifier}, inbound only as dwh.cfg says "
+            "(ALLOWED_CIDR, or none for data-api)",
             VpcId=vpc_id,
             TagSpecifications=[
                 {"ResourceType": "security-group", "Tags": [{"Key": TAG_KEY, "Value": identifier}]},
@@ -68,13 +73,16 @@ def _is_wanted(permission: dict, port: int) -> bool:
     return permission.get("IpProtocol") == "tcp" and permission.get("FromPort") == port == permission.get("ToPort")
 
 
-def ingress_changes(group: dict, port: int, cidr: str) -> tuple[bool, list[dict]]:
-    """(whether the port->cidr rule must be added, the rules that must go so that only it remains)."""
+def ingress_changes(group: dict, port: int, cidr: str | None) -> tuple[bool, list[dict]]:
+    """(whether the port->cidr rule must be added, the rules that must go so that only it remains).
+
+    cidr None (CONNECTION = data-api): no rule is wanted, every rule must go.
+    """
     present = False
     unwanted = []
     for permission in group.get("IpPermissions", []):
         ranges = permission.get("IpRanges", [])
-        keep = [r for r in ranges if _is_wanted(permission, port) and r.get("CidrIp") == cidr]
+        keep = [r for r in ranges if cidr is not None and _is_wanted(permission, port) and r.get("CidrIp") == cidr]
         present = present or bool(keep)
         drop = {k: v for k, v in permission.items() if k in ("IpProtocol", "FromPort", "ToPort")}
         extra = {
@@ -86,7 +94,7 @@ def ingress_changes(group: dict, port: int, cidr: str) -> tuple[bool, list[dict]
         extra = {k: v for k, v in extra.items() if v}
         if extra:
             unwanted.append(drop | extra)
-    return not present, unwanted
+    return cidr is not None and not present, unwanted
 
 
 def describe_rule(permission: dict) -> str:

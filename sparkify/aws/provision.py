@@ -5,7 +5,8 @@ Setup brings AWS to what dwh.cfg describes: IAM role -> security group ->
 CLUSTER_TYPE = serverless, namespace -> wait -> workgroup -> wait instead of
 the cluster, and HOST/WORKGROUP/ARN. The inventory
 looks at each in that order and plans only the differences, so a second run
-plans nothing. Whatever fails, the one-line error lists what exists at that
+plans nothing. With [DWH] CONNECTION = data-api the warehouse is created
+without a public address and the security group without any inbound rule. Whatever fails, the one-line error lists what exists at that
 moment, and the steps done before it are printed.
 """
 
@@ -164,7 +165,7 @@ def plan_setup(s: _Setup, aws: Clients, ledger: Ledger) -> Plan:
             access = "publicly accessible" if s.spec.publicly_accessible else "private (no public address)"
             plan.question = (
                 f"Create Redshift Serverless workgroup {s.names.workgroup_name} (namespace {s.names.namespace_name}): "
-                f"{s.spec.describe(s.names.region)}, {access}, port {s.spec.db_port} open to {s.spec.allowed_cidr}? "
+                f"{s.spec.describe(s.names.region)}, {access}, {_port_words(s.spec)}? "
                 "It is billed per RPU-second while it runs queries, and for storage, until clean_redshift.py "
                 "deletes it.\nThe plan:\n" + "\n".join(f"  - {step}" for step in plan.steps)
             )
@@ -172,10 +173,29 @@ def plan_setup(s: _Setup, aws: Clients, ledger: Ledger) -> Plan:
         # Creating a cluster is what costs money: only then is there a question, and it lists the whole plan.
         plan.question = (
             f"Create Redshift cluster {s.names.identifier}: {s.spec.describe(s.names.region)}, encrypted, "
-            f"port {s.spec.db_port} open to {s.spec.allowed_cidr}? It is billed by the hour until clean_redshift.py "
+            f"{'private (no public address), ' if s.spec.data_api else ''}{_port_words(s.spec)}? "
+            "It is billed by the hour until clean_redshift.py "
             "deletes it.\nThe plan:\n" + "\n".join(f"  - {step}" for step in plan.steps)
         )
     return plan
+
+
+def _port_words(spec: ClusterSpec) -> str:
+    """For the question: which port is opened to whom, or that none is."""
+    if spec.data_api:
+        return "no port open (CONNECTION = data-api)"
+    return f"port {spec.db_port} open to {spec.allowed_cidr}"
+
+
+def _warn_if_public(public: bool, what: str, make_private: str, spec: ClusterSpec) -> None:
+    """CONNECTION = data-api and a warehouse that already exists with a public address: said, not changed."""
+    if spec.data_api and public:
+        log.warning(
+            "WARNING: %s is publicly accessible, but CONNECTION = data-api needs no public address - left as it is; "
+            "make it private with `%s`",
+            what,
+            make_private,
+        )
 
 
 def _look_at_cluster(redshift, ident: str, ledger: Ledger) -> dict | None:
@@ -269,7 +289,8 @@ def _plan_security_group(plan: Plan, ec2, s: _Setup, ledger: Ledger) -> None:
             s.group_id = network.create_group(ec2, name, vpc, s.names.identifier)["GroupId"]
             ledger.exists("group", f"security group {name} ({s.group_id})")
 
-        plan.add("create", f"security group {name} in the default VPC {vpc}", create)
+        rules = ", with no inbound rule (CONNECTION = data-api)" if spec.data_api else ""
+        plan.add("create", f"security group {name} in the default VPC {vpc}{rules}", create)
     elif not network.is_ours(group, s.names.identifier):
         raise AwsError(
             f"security group {name} in {vpc} was not made by setup_cluster.py (no {roles.TAG_KEY} tag) - "
@@ -374,10 +395,14 @@ def _plan_cluster(plan: Plan, redshift, s: _Setup, ledger: Ledger) -> None:
         plan.add(
             "create",
             f"cluster {ident}: {s.spec.describe(names.region)}, encrypted, "
-            f"role {names.role_name}, security group {names.security_group_name}",
+            f"{'private, ' if s.spec.data_api else ''}role {names.role_name}, security group {names.security_group_name}",
             create,
         )
     else:
+        _warn_if_public(
+            bool(s.cluster.get("PubliclyAccessible")), f"cluster {ident}",
+            f"aws redshift modify-cluster --cluster-identifier {ident} --no-publicly-accessible", s.spec,
+        )
         # A role or group still to be made cannot be attached yet: "new" is in no cluster's list.
         for difference in clusters.drift(s.cluster, s.spec, s.role_arn or "new", s.group_id or "new"):
             log.warning(
@@ -409,6 +434,11 @@ def _plan_serverless(plan: Plan, client, s: _Setup, ledger: Ledger) -> None:
             ns_name,
             wg_name,
             difference,
+        )
+    if s.workgroup is not None:
+        _warn_if_public(
+            bool(s.workgroup.get("publiclyAccessible")), f"workgroup {wg_name}",
+            f"aws redshift-serverless update-workgroup --workgroup-name {wg_name} --no-publicly-accessible", spec,
         )
     if s.namespace is None:
 
@@ -507,14 +537,19 @@ def _report_cluster(s: _Setup) -> None:
     port = cluster["Endpoint"].get("Port", spec.db_port)
     shape = f"{cluster.get('NumberOfNodes')} x {cluster.get('NodeType')} in {names.region}"
     encrypted = "encrypted" if cluster.get("Encrypted") else "NOT encrypted"
-    print(f"cluster {ident} is available at {host}:{port} - {shape}, {encrypted}")
+    private = "" if cluster.get("PubliclyAccessible", True) else ", private (no public address)"
+    print(f"cluster {ident} is available at {host}:{port} - {shape}, {encrypted}{private}")
 
 
 def _report_rest(s: _Setup, ledger: Ledger) -> None:
     names, spec, name = s.names, s.spec, s.config_path.name
     print(f"IAM role {names.role_name} ({s.role_arn}) may read only {_readable(s)}")
     group = f"security group {names.security_group_name}, {s.group_id}"
-    print(f"port {spec.db_port} is open to {spec.allowed_cidr} only ({group})")
+    if spec.data_api:
+        print(f"no port is open: CONNECTION = data-api reaches it through the Redshift Data API ({group}: no inbound "
+              "rule; ALLOWED_CIDR is not used)")
+    else:
+        print(f"port {spec.db_port} is open to {spec.allowed_cidr} only ({group})")
     if ledger.changes:
         print(f"done: {ledger.changes} change(s); {name} has {s.written}")
     else:

@@ -79,7 +79,8 @@ def drift(namespace: dict | None, workgroup: dict | None, spec: ClusterSpec, rol
     if workgroup is not None:
         if workgroup.get("baseCapacity") != spec.base_rpu:
             found.append(f"its base capacity is {workgroup.get('baseCapacity')} RPU, dwh.cfg says BASE_RPU = {spec.base_rpu}")
-        if bool(workgroup.get("publiclyAccessible")) != spec.publicly_accessible:
+        # with CONNECTION = data-api a public workgroup gets its own warning (provision.warn_if_public)
+        if bool(workgroup.get("publiclyAccessible")) != spec.publicly_accessible and not spec.data_api:
             public = "publicly accessible" if workgroup.get("publiclyAccessible") else "private"
             found.append(f"it is {public}, dwh.cfg says PUBLICLY_ACCESSIBLE = {'yes' if spec.publicly_accessible else 'no'}")
         port = workgroup.get("port") or (workgroup.get("endpoint") or {}).get("port")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sparkify.config import DEFAULTS, PASSWORD_ENV_VAR, ConfigReader, find_config
+from sparkify.config import CONNECTIONS, DEFAULTS, PASSWORD_ENV_VAR, ConfigReader, find_config
 from sparkify.errors import ConfigError
 
 # Current provisioned node types (DS2 and DC1 are retired).
@@ -80,17 +80,24 @@ class ClusterSpec:
     db_name: str
     db_user: str
     db_port: int
-    allowed_cidr: str  # normalised, e.g. 203.0.113.7/32
+    allowed_cidr: str | None  # normalised, e.g. 203.0.113.7/32; None with CONNECTION = data-api (no port opened)
     base_rpu: int = BASE_RPU_MIN  # serverless only
-    publicly_accessible: bool = False  # serverless only: a cluster is always reachable (through ALLOWED_CIDR)
+    # serverless: PUBLICLY_ACCESSIBLE; a cluster: yes with CONNECTION = direct (a laptop reaches it through
+    # ALLOWED_CIDR), no with data-api. data-api is never publicly accessible.
+    publicly_accessible: bool = False
+    connection: str = "direct"  # [DWH] CONNECTION: data-api needs no public address and no open port
 
     @property
     def serverless(self) -> bool:
         return self.cluster_type == "serverless"
 
     @property
+    def data_api(self) -> bool:
+        return self.connection == "data-api"
+
+    @property
     def open_to_anywhere(self) -> bool:
-        return ipaddress.ip_network(self.allowed_cidr).prefixlen == 0
+        return self.allowed_cidr is not None and ipaddress.ip_network(self.allowed_cidr).prefixlen == 0
 
     def describe(self, region: str) -> str:
         """E.g. "2 x ra3.large in us-west-2" (node count, node type, region) or "base 8 RPU in us-west-2"."""
@@ -139,8 +146,9 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
         raise r.fail(
             "CLUSTER", "CLUSTER_TYPE", cluster_type, "is not a cluster type - use single-node, multi-node or serverless"
         )
+    connection = _connection(r)
     if cluster_type == "serverless":
-        return _serverless_spec(r)
+        return _serverless_spec(r, connection)
     node_type = r.required("CLUSTER", "NODE_TYPE")
     if node_type not in NODE_TYPES:
         raise r.fail(
@@ -177,11 +185,21 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
         db_name=db_name,
         db_user=db_user,
         db_port=db_port,
-        allowed_cidr=_cidr(r),
+        allowed_cidr=None if connection == "data-api" else _cidr(r),
+        publicly_accessible=connection == "direct",
+        connection=connection,
     )
 
 
-def _serverless_spec(r: ConfigReader) -> ClusterSpec:
+def _connection(r: ConfigReader) -> str:
+    """[DWH] CONNECTION, as load_config reads it: with data-api setup makes the warehouse private and opens no port."""
+    connection = (r.get("DWH", "CONNECTION", "direct") or "direct").lower()
+    if connection not in CONNECTIONS:
+        raise r.fail("DWH", "CONNECTION", connection, f"is not a connection - use one of {', '.join(CONNECTIONS)}")
+    return connection
+
+
+def _serverless_spec(r: ConfigReader, connection: str) -> ClusterSpec:
     """CLUSTER_TYPE = serverless: BASE_RPU and PUBLICLY_ACCESSIBLE; NODE_TYPE and NUM_NODES are not read."""
     identifier = r.required("CLUSTER", "IDENTIFIER")
     if len(identifier) < 3 or len(identifier) > 61:
@@ -199,6 +217,11 @@ def _serverless_spec(r: ConfigReader) -> ClusterSpec:
     public = (r.get("CLUSTER", "PUBLICLY_ACCESSIBLE", "no") or "no").lower()
     if public not in ("yes", "no"):
         raise r.fail("CLUSTER", "PUBLICLY_ACCESSIBLE", public, "is not yes or no")
+    if public == "yes" and connection == "data-api":
+        raise r.fail(
+            "CLUSTER", "PUBLICLY_ACCESSIBLE", public, "contradicts [DWH] CONNECTION = data-api, which needs no public "
+            "address - set PUBLICLY_ACCESSIBLE = no, or CONNECTION = direct",
+        )
     db_name, db_user = _database(r)
     db_port = r.whole_number("CLUSTER", "DB_PORT")
     if not any(low <= db_port <= high for low, high in SERVERLESS_PORTS):
@@ -213,9 +236,10 @@ def _serverless_spec(r: ConfigReader) -> ClusterSpec:
         db_name=db_name,
         db_user=db_user,
         db_port=db_port,
-        allowed_cidr=_cidr(r),
+        allowed_cidr=None if connection == "data-api" else _cidr(r),
         base_rpu=base_rpu,
         publicly_accessible=public == "yes",
+        connection=connection,
     )
 
 
