@@ -24,6 +24,7 @@ import datetime as dt
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sql_queries as sql
 from sparkify.errors import InputError
@@ -35,9 +36,8 @@ RECORD_COLUMNS = ("source", "file_name", "size_bytes", "version", "row_count", "
 READ_RECORD = "SELECT source, file_name, size_bytes, version FROM loaded_files"
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """One input file as listed: where it is and which version it is."""
+class SourceFile(NamedTuple):
+    """One input file as listed: where it is and which version it is (a tuple: tens of thousands a run)."""
 
     source: str  # LOG_DATA or SONG_DATA
     name: str  # relative to the input's folder or s3:// prefix, with /

@@ -99,6 +99,14 @@ def _scan(root: str) -> list[tuple[str, os.stat_result]]:
         except OSError as exc:
             raise cannot_read(exc, folder, "folder ") from None
         for entry in entries:
+            name = entry.name
+            if name.endswith(".json") and entry.is_file(follow_symlinks=False):  # the usual case, first
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    raise cannot_read(exc, entry.path) from None
+                found[entry.path] = info
+                continue
             if entry.is_symlink():
                 try:
                     target = entry.stat()
@@ -119,9 +127,13 @@ def _scan(root: str) -> list[tuple[str, os.stat_result]]:
                     _add(found, entry.path, entry.stat(follow_symlinks=False))
                 except OSError as exc:
                     raise cannot_read(exc, entry.path) from None
+    paths = sorted(found)
+    identities = {(info.st_dev, info.st_ino) for info in found.values()}
+    if len(identities) == len(paths):  # the usual case: no file has two names
+        return [(path, found[path]) for path in paths]
     seen_files: set[tuple[int, int]] = set()
     once = []
-    for path in sorted(found):  # a file with several names (links) is read once, by its first name
+    for path in paths:  # a file with several names (links) is read once, by its first name
         info = found[path]
         if (info.st_dev, info.st_ino) not in seen_files:
             seen_files.add((info.st_dev, info.st_ino))
