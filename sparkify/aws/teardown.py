@@ -114,12 +114,7 @@ def _plan_cluster(plan: Plan, redshift, names: Names, options: TeardownOptions, 
     status = cluster.get("ClusterStatus")
     ledger.exists("cluster", f"cluster {ident} ({status})")
     already_deleting = status == "deleting"
-    if already_deleting:
-        kept = "its deletion was already under way"
-    elif options.final_snapshot:
-        kept = f"final snapshot {options.final_snapshot} kept"
-    else:
-        kept = "no final snapshot"
+    kept = _what_is_kept(already_deleting, options.final_snapshot)
 
     def delete() -> str | Already:
         if not already_deleting:
@@ -179,12 +174,7 @@ def _plan_serverless(plan: Plan, client, names: Names, options: TeardownOptions,
         return
     ns_status = serverless.status_of(namespace)
     ledger.exists("namespace", f"namespace {ns_name} ({ns_status.lower()})")
-    if ns_status == "DELETING":
-        kept = "its deletion was already under way"
-    elif options.final_snapshot:
-        kept = f"final snapshot {options.final_snapshot} kept"
-    else:
-        kept = "no final snapshot"
+    kept = _what_is_kept(ns_status == "DELETING", options.final_snapshot)
 
     def delete_namespace() -> str | Already:
         if ns_status != "DELETING":
@@ -286,3 +276,12 @@ def _plan_bucket(plan: Plan, s3, bucket: str, ledger: Ledger) -> None:
         delete,
         doing=f"emptying and deleting bucket {bucket} ...",
     )
+
+
+def _what_is_kept(already_deleting: bool, final_snapshot: str | None) -> str:
+    """What the report says survives deleting a cluster or a namespace."""
+    if already_deleting:
+        return "its deletion was already under way"
+    if final_snapshot:
+        return f"final snapshot {final_snapshot} kept"
+    return "no final snapshot"
