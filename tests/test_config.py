@@ -463,7 +463,7 @@ def test_empty_password_key_is_refused_too(tmp_path):
 
 @pytest.mark.parametrize("key", ["DB_USER", "IAM_ROLE_NAME", "ARN", "LOG_JSONPATH", "ALLOWED_CIDR", "NODE_TYPE"])
 def test_ordinary_keys_are_not_taken_for_secrets(key):
-    from sparkify.config import _secret_fix
+    from sparkify.secret_files import _secret_fix
 
     assert _secret_fix(key) is None
 

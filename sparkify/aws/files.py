@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from sparkify.config import PASSWORD_ENV_VAR, read_env_file
+from sparkify.secret_files import PASSWORD_ENV_VAR, read_env_file
 from sparkify.errors import ConfigError
 
 ENV_HEADER = "# Secrets for the Sparkify warehouse. Git-ignored: never commit this file.\n"

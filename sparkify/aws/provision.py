@@ -24,7 +24,8 @@ from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.aws.faults import AwsError, Clients
 from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
 from sparkify.aws.settings import ClusterSpec, Names, S3Location
-from sparkify.config import PASSWORD_ENV_VAR, ConfigReader, check_jsonpaths_outside_data, env_file, load_env, read_file
+from sparkify.config import ConfigReader, check_jsonpaths_outside_data, read_file
+from sparkify.secret_files import PASSWORD_ENV_VAR, env_file, load_env
 from sparkify.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sparkify.config import CONNECTIONS, DEFAULTS, PASSWORD_ENV_VAR, ConfigReader, find_config
+from sparkify.config import CONNECTIONS, DEFAULTS, ConfigReader, find_config
+from sparkify.secret_files import PASSWORD_ENV_VAR
 from sparkify.errors import ConfigError
 
 # Current provisioned node types (DS2 and DC1 are retired).

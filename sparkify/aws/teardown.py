@@ -22,7 +22,8 @@ from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.aws.faults import Clients
 from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
 from sparkify.aws.settings import Names
-from sparkify.config import load_env, read_file
+from sparkify.config import read_file
+from sparkify.secret_files import load_env
 from sparkify.errors import ConfigError
 
 log = logging.getLogger(__name__)

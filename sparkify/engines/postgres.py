@@ -14,7 +14,8 @@ import duckdb
 import psycopg2
 
 import sql_queries as sql
-from sparkify.config import PASSWORD_ENV_VAR, Config, Connection
+from sparkify.config import Config, Connection
+from sparkify.secret_files import PASSWORD_ENV_VAR
 from sparkify.engines.base import Engine, wait_for
 from sparkify.engines.data_api import DataApiError
 from sparkify.engines.duckdb import DuckDBEngine, duckdb_error
