@@ -13,7 +13,7 @@ from aws_helpers import BUCKET, IDENTIFIER, PASSWORD, REGION, aws, no_credential
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from sparkify.aws import NO_CREDENTIALS, AwsError, download_file, download_prefix
+from sparkify.aws import NO_CREDENTIALS, AwsError, download_file, download_objects, list_prefix
 from sparkify.aws import cluster as clusters
 from sparkify.aws import files, iam, network, s3, settings
 from sparkify.aws.faults import Clients, aws_call
@@ -458,6 +458,11 @@ def put(account, key: str, body: bytes = b"{}\n", bucket: str = BUCKET) -> None:
     if bucket not in account.buckets():
         account.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     account.s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def download_prefix(uri, dest, progress=None):
+    """What a local engine does with an s3:// input: list it, then download what it lists."""
+    return download_objects(list_prefix(uri), dest, progress=progress)
 
 
 def test_download_prefix_fetches_every_json_under_it_across_pages(aws, tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ One module a concern, each small:
 - iam:       the role Redshift assumes, allowed to list and read the [S3] locations only
 - network:   the project's security group, port open to ALLOWED_CIDR only
 - cluster:   create / describe / delete the cluster, bounded waiters with a progress line
-- s3:        download_prefix / download_file (inputs), the project bucket (upload, empty, delete)
+- s3:        list_prefix / download_objects / download_file (inputs), COPY manifests, the project bucket
 - files:     .env (the generated password, mode 0600) and the HOST/ARN write-back into dwh.cfg
 - plan:      Plan / Step / Ledger: what --dry-run prints, the question lists, apply does and a failure reports
 - provision: setup_cluster.py's inventory and plan (role, group, bucket, cluster, HOST/ARN), re-runnable
@@ -16,7 +16,7 @@ One module a concern, each small:
 """
 
 from sparkify.aws.faults import NO_CREDENTIALS, AwsError
-from sparkify.aws.s3 import S3Object, download_file, download_objects, download_prefix, list_prefix, write_manifest
+from sparkify.aws.s3 import S3Object, download_file, download_objects, list_prefix, write_manifest
 
 __all__ = [
     "NO_CREDENTIALS",
@@ -24,7 +24,6 @@ __all__ = [
     "S3Object",
     "download_file",
     "download_objects",
-    "download_prefix",
     "list_prefix",
     "write_manifest",
 ]

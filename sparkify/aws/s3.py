@@ -97,21 +97,6 @@ def download_objects(
     return [target for _, target in planned]
 
 
-def download_prefix(
-    uri: str,
-    dest: Path,
-    *,
-    suffix: str = ".json",
-    progress: Callable[[int, int], None] | None = None,
-) -> list[Path]:
-    """Download every object under s3://bucket/prefix whose key ends with suffix (see list_prefix).
-
-    Files keep their path relative to the prefix (s3://b/song_data/A/x.json
-    -> dest/A/x.json). Returns the local paths, sorted.
-    """
-    return sorted(download_objects(list_prefix(uri, suffix=suffix), dest, progress=progress))
-
-
 def write_manifest(uri: str, files: list[tuple[str, int]]) -> None:
     """Write a Redshift COPY manifest listing these (s3:// URI, size) files, every one mandatory.
 
