@@ -455,13 +455,8 @@ def _plan_serverless(plan: Plan, client, s: _Setup, ledger: Ledger) -> None:
         )
     if serverless.status_of(s.namespace) != serverless.AVAILABLE:
 
-        def wait_namespace() -> None:
-            look = lambda: serverless.get_namespace(client, ns_name)  # noqa: E731
-            s.namespace = serverless.poll(look, f"namespace {ns_name}", serverless.AVAILABLE, minutes, timed_out=timed_out)
-            ledger.exists("namespace", f"namespace {ns_name} (available)")
-
-        plan.add("wait", f"up to {minutes:g} min for namespace {ns_name} to be available", wait_namespace,
-                 change=False, doing="")
+        _plan_wait(plan, "namespace", ns_name, lambda: serverless.get_namespace(client, ns_name),
+                   lambda found: setattr(s, "namespace", found), ledger, minutes, timed_out)
     if s.workgroup is None:
 
         def create_workgroup() -> None:
@@ -478,13 +473,18 @@ def _plan_serverless(plan: Plan, client, s: _Setup, ledger: Ledger) -> None:
     elif serverless.status_of(s.workgroup) == serverless.AVAILABLE and s.workgroup.get("endpoint"):
         return
 
-    def wait_workgroup() -> None:
-        look = lambda: serverless.get_workgroup(client, wg_name)  # noqa: E731
-        s.workgroup = serverless.poll(look, f"workgroup {wg_name}", serverless.AVAILABLE, minutes, timed_out=timed_out)
-        ledger.exists("workgroup", f"workgroup {wg_name} (available)")
+    _plan_wait(plan, "workgroup", wg_name, lambda: serverless.get_workgroup(client, wg_name),
+               lambda found: setattr(s, "workgroup", found), ledger, minutes, timed_out)
 
-    plan.add("wait", f"up to {minutes:g} min for workgroup {wg_name} to be available", wait_workgroup,
-             change=False, doing="")
+
+def _plan_wait(plan: Plan, kind: str, name: str, look, keep, ledger: Ledger, minutes: float, timed_out: str) -> None:
+    """A step that waits until a serverless namespace or workgroup is available, and keeps what it then looks like."""
+
+    def wait() -> None:
+        keep(serverless.poll(look, f"{kind} {name}", serverless.AVAILABLE, minutes, timed_out=timed_out))
+        ledger.exists(kind, f"{kind} {name} (available)")
+
+    plan.add("wait", f"up to {minutes:g} min for {kind} {name} to be available", wait, change=False, doing="")
 
 
 def _write_back_values(s: _Setup) -> dict[tuple[str, str], str | None]:

@@ -153,16 +153,10 @@ def _plan_serverless(plan: Plan, client, names: Names, options: TeardownOptions,
         wg_status = serverless.status_of(workgroup)
         ledger.exists("workgroup", f"workgroup {wg_name} ({wg_status.lower()})")
 
-        def delete_workgroup() -> str | Already:
-            if wg_status != "DELETING":
-                if not serverless.delete_workgroup(client, wg_name):
-                    ledger.gone("workgroup")
-                    return Already(f"workgroup {wg_name}")
-                ledger.exists("workgroup", f"workgroup {wg_name} (deleting)")
-            look = lambda: serverless.get_workgroup(client, wg_name)  # noqa: E731
-            serverless.poll(look, f"workgroup {wg_name}", serverless.GONE, minutes, timed_out=timed_out)
-            ledger.gone("workgroup")
-            return f"workgroup {wg_name}"
+        delete_workgroup = _delete_and_wait(
+            "workgroup", wg_name, wg_status, lambda: serverless.delete_workgroup(client, wg_name),
+            lambda: serverless.get_workgroup(client, wg_name), ledger, minutes, timed_out, f"workgroup {wg_name}",
+        )
 
         plan.add(
             "delete",
@@ -177,16 +171,10 @@ def _plan_serverless(plan: Plan, client, names: Names, options: TeardownOptions,
     ledger.exists("namespace", f"namespace {ns_name} ({ns_status.lower()})")
     kept = _what_is_kept(ns_status == "DELETING", options.final_snapshot)
 
-    def delete_namespace() -> str | Already:
-        if ns_status != "DELETING":
-            if not serverless.delete_namespace(client, ns_name, options.final_snapshot):
-                ledger.gone("namespace")
-                return Already(f"namespace {ns_name}")
-            ledger.exists("namespace", f"namespace {ns_name} (deleting)")
-        look = lambda: serverless.get_namespace(client, ns_name)  # noqa: E731
-        serverless.poll(look, f"namespace {ns_name}", serverless.GONE, minutes, timed_out=timed_out)
-        ledger.gone("namespace")
-        return f"namespace {ns_name} ({kept})"
+    delete_namespace = _delete_and_wait(
+        "namespace", ns_name, ns_status, lambda: serverless.delete_namespace(client, ns_name, options.final_snapshot),
+        lambda: serverless.get_namespace(client, ns_name), ledger, minutes, timed_out, f"namespace {ns_name} ({kept})",
+    )
 
     keep = (
         f"after a final snapshot {options.final_snapshot}"
@@ -286,3 +274,21 @@ def _what_is_kept(already_deleting: bool, final_snapshot: str | None) -> str:
     if final_snapshot:
         return f"final snapshot {final_snapshot} kept"
     return "no final snapshot"
+
+
+def _delete_and_wait(
+    kind: str, name: str, status: str, delete, look, ledger: Ledger, minutes: float, timed_out: str, done: str
+):
+    """The step that deletes a serverless workgroup or namespace (unless already deleting) and waits until it is gone."""
+
+    def step() -> str | Already:
+        if status != "DELETING":
+            if not delete():
+                ledger.gone(kind)
+                return Already(f"{kind} {name}")
+            ledger.exists(kind, f"{kind} {name} (deleting)")
+        serverless.poll(look, f"{kind} {name}", serverless.GONE, minutes, timed_out=timed_out)
+        ledger.gone(kind)
+        return done
+
+    return step
