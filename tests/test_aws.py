@@ -9,14 +9,15 @@ import stat
 from pathlib import Path
 
 import pytest
-from aws_helpers import BUCKET, IDENTIFIER, PASSWORD, REGION, aws, no_credentials, write_cfg  # noqa: F401
+from aws_helpers import BUCKET, IDENTIFIER, PASSWORD, REGION, ROLE_ARN, aws, no_credentials, write_cfg  # noqa: F401
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.stub import Stubber
 
 from sparkify.aws import NO_CREDENTIALS, AwsError, download_file, download_objects, list_prefix
 from sparkify.aws import cluster as clusters
 from sparkify.aws import files, iam, network, s3, settings
-from sparkify.aws.faults import Clients, aws_call
+from sparkify.aws.faults import Clients, aws_call, new_session
 from sparkify.config import PROJECT_DIR, read_file
 from sparkify.errors import ConfigError, InputError
 
@@ -623,6 +624,52 @@ def test_waiting_for_deletion_returns_once_the_cluster_is_gone(aws):
     clusters.wait_until_deleted(aws.redshift, IDENTIFIER, minutes=1, delay=0.01)
     assert aws.clusters() == []
     assert clusters.delete(aws.redshift, IDENTIFIER, final_snapshot=None) is False
+
+
+def test_a_cluster_whose_password_aws_keeps_is_created_with_a_request_redshift_accepts(aws, tmp_path):
+    """botocore checks the request against Redshift's service model before the Stubber answers (an unknown or
+    mistyped parameter fails there), and the answer against the model too: MasterPasswordSecretArn is AWS's name."""
+    config = write_cfg(tmp_path)
+    spec = settings.read_spec(read_file(config), config)
+    secret = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:redshift!{IDENTIFIER}-admin-AbCdEf"
+    client = new_session().client("redshift", region_name=REGION)
+    expected = {
+        "ClusterIdentifier": IDENTIFIER,
+        "ClusterType": "multi-node",
+        "NodeType": "ra3.large",
+        "NumberOfNodes": 2,
+        "DBName": "sparkify",
+        "MasterUsername": "sparkify_admin",
+        "ManageMasterPassword": True,  # and no MasterUserPassword: the Stubber refuses any other parameters
+        "Port": 5439,
+        "IamRoles": [ROLE_ARN],
+        "VpcSecurityGroupIds": ["sg-0123456789abcdef0"],
+        "Encrypted": True,
+        "PubliclyAccessible": True,
+        "Tags": [{"Key": iam.TAG_KEY, "Value": IDENTIFIER}],
+    }
+    answer = {
+        "Cluster": {"ClusterIdentifier": IDENTIFIER, "ClusterStatus": "creating", "MasterPasswordSecretArn": secret}
+    }
+    with Stubber(client) as stubber:
+        stubber.add_response("create_cluster", answer, expected)
+        cluster = clusters.create(client, IDENTIFIER, spec, ROLE_ARN, "sg-0123456789abcdef0", None)
+        stubber.assert_no_pending_responses()
+    assert clusters.password_secret(cluster, managed=True) == secret
+
+
+def test_the_password_is_sent_when_there_is_one(aws, tmp_path):
+    config = write_cfg(tmp_path)
+    spec = settings.read_spec(read_file(config), config)
+    client = new_session().client("redshift", region_name=REGION)
+    sent = []
+    client.meta.events.register("before-parameter-build.redshift.CreateCluster",
+                                lambda params, **_: sent.append(params))
+    with Stubber(client) as stubber:
+        stubber.add_response("create_cluster", {"Cluster": {"ClusterIdentifier": IDENTIFIER}})
+        cluster = clusters.create(client, IDENTIFIER, spec, ROLE_ARN, "sg-0123456789abcdef0", PASSWORD)
+    assert sent[0]["MasterUserPassword"] == PASSWORD and "ManageMasterPassword" not in sent[0]
+    assert clusters.password_secret(cluster, managed=False) is None
 
 
 @pytest.mark.parametrize("kind", ["symlink", "writable"])

@@ -28,14 +28,22 @@ def describe(redshift, identifier: str) -> dict | None:
             return None
 
 
-def create(redshift, identifier: str, spec: ClusterSpec, role_arn: str, group_id: str, password: str) -> dict:
+# ManageMasterPassword: Redshift generates the master password, keeps it in an AWS Secrets Manager secret it
+# creates (rotated every 30 days) and deletes that secret with the cluster; whoever creates the cluster needs
+# secretsmanager permissions for it (README, 1. Credentials). "Managing Amazon Redshift admin passwords using
+# AWS Secrets Manager": https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html
+KEPT_BY_AWS = "master password kept by AWS Secrets Manager"
+
+
+def create(redshift, identifier: str, spec: ClusterSpec, role_arn: str, group_id: str, password: str | None) -> dict:
+    """Create the cluster; password None: with ManageMasterPassword, and no password is sent or known here."""
     params = dict(
         ClusterIdentifier=identifier,
         ClusterType=spec.cluster_type,
         NodeType=spec.node_type,
         DBName=spec.db_name,
         MasterUsername=spec.db_user,
-        MasterUserPassword=password,
+        **({"ManageMasterPassword": True} if password is None else {"MasterUserPassword": password}),
         Port=spec.db_port,
         IamRoles=[role_arn],
         VpcSecurityGroupIds=[group_id],
@@ -49,6 +57,12 @@ def create(redshift, identifier: str, spec: ClusterSpec, role_arn: str, group_id
         params["NumberOfNodes"] = spec.num_nodes
     with aws_call(f"create cluster {identifier}"):
         return redshift.create_cluster(**params)["Cluster"]
+
+
+def password_secret(cluster: dict, managed: bool) -> str | None:
+    """Where the master password is kept, for the summary: the secret AWS names (moto names none), "AWS Secrets
+    Manager" for a cluster created with ManageMasterPassword, None when it is a password of the user's."""
+    return cluster.get("MasterPasswordSecretArn") or ("AWS Secrets Manager" if managed else None)
 
 
 def drift(cluster: dict, spec: ClusterSpec, role_arn: str | None, group_id: str | None) -> list[str]:
