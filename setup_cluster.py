@@ -1,8 +1,10 @@
 """Bring up the Sparkify Redshift cluster: IAM role, security group, cluster, and HOST/ARN in dwh.cfg.
 
 Re-runnable: what exists is reused and a second run changes nothing.
-AWS credentials come from boto3's chain (environment, ~/.aws, .env); the
-master password from DWH_DB_PASSWORD (generated into .env if missing).
+AWS credentials come from boto3's chain (environment, ~/.aws, .env). The
+master password is DWH_DB_PASSWORD if set; else, with [CLUSTER] AUTH = iam (the
+default), AWS Secrets Manager makes and keeps it, and with AUTH = password one
+is generated into .env.
 """
 
 from __future__ import annotations

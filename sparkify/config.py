@@ -442,6 +442,15 @@ def _iam_auth(r: ConfigReader, engine: str, password: str | None) -> IamAuth | N
     return IamAuth(region=r.region("CLUSTER", "REGION"), identifier=identifier, workgroup=workgroup)
 
 
+def logs_in_with_iam(r: ConfigReader, password: str | None) -> bool:
+    """Whether logins to the Redshift warehouse r describes are AUTH = iam, by _iam_auth's rule.
+
+    For setup_cluster.py, which must know before the cluster exists: with IAM
+    logins nobody needs its master password, so AWS Secrets Manager keeps it.
+    """
+    return _iam_auth(r, "redshift", password) is not None
+
+
 def _iam_user(r: ConfigReader) -> str:
     """DB_USER with AUTH = iam: a database user's name, or "" for the one named after the IAM identity."""
     user = r.get("CLUSTER", "DB_USER", "")

@@ -65,19 +65,24 @@ MANIFEST_PREFIX =
 """
 
 
-def config_text(**values: str | None) -> str:
-    """CONFIG with `KEY = value` lines replaced (first occurrence); None removes the line."""
+def config_text(auth: str | None = None, **values: str | None) -> str:
+    """CONFIG with `KEY = value` lines replaced (first occurrence); None removes the line.
+
+    auth: an `AUTH = auth` line added to [CLUSTER] (CONFIG has none: the default, iam without a password).
+    """
     text = CONFIG
     for key, value in values.items():
         pattern = re.compile(rf"^{key} =.*\n", re.MULTILINE)
         assert pattern.search(text), key
         text = pattern.sub("" if value is None else f"{key} = {value}\n", text, count=1)
+    if auth is not None:
+        text = text.replace("DB_USER = ", f"AUTH = {auth}\nDB_USER = ", 1)
     return text
 
 
-def write_cfg(folder: Path, **values: str | None) -> Path:
+def write_cfg(folder: Path, auth: str | None = None, **values: str | None) -> Path:
     path = folder / "dwh.cfg"
-    path.write_text(config_text(**values), encoding="utf-8")
+    path.write_text(config_text(auth, **values), encoding="utf-8")
     return path
 
 
@@ -175,6 +180,31 @@ def serverless(aws, monkeypatch):
     with stubber:
         yield stubber
         stubber.assert_no_pending_responses()
+
+
+def create_cluster_requests(monkeypatch) -> list[dict]:
+    """The parameters of each CreateCluster request the scripts make, as they passed them to boto3.
+
+    moto's redshift takes ManageMasterPassword without keeping it (nor does it
+    answer with MasterPasswordSecretArn), so the request is where to look.
+    Captured at botocore's before-parameter-build event: botocore then
+    validates them against the service model and sends them to moto.
+    """
+    requests: list[dict] = []
+    made_plainly = Clients.get
+
+    def get(self, service, region=None):
+        client = made_plainly(self, service, region)
+        if service == "redshift":
+            client.meta.events.register(
+                "before-parameter-build.redshift.CreateCluster",
+                lambda params, **_: requests.append(dict(params)),
+                unique_id="test-create-cluster-requests",
+            )
+        return client
+
+    monkeypatch.setattr(Clients, "get", get)
+    return requests
 
 
 def no_credentials(monkeypatch) -> None:

@@ -193,7 +193,8 @@ def test_refused_password_message_says_what_to_do_without_showing_it():
         settings.check_password("lowercase1only")
     assert str(caught.value) == (
         "DWH_DB_PASSWORD does not meet Redshift's password rules: it needs an uppercase letter - change it in "
-        "the environment or .env, or remove it and setup_cluster.py generates one"
+        "the environment or .env, or remove it: AWS Secrets Manager then keeps one (with AUTH = password, "
+        "setup_cluster.py generates one into .env)"
     )
     assert "lowercase1only" not in str(caught.value)
 

@@ -25,6 +25,7 @@ from aws_helpers import (  # noqa: F401
     ROLE_ARN,
     answer,
     aws,
+    create_cluster_requests,
     invoke,
     serverless,
     write_cfg,
@@ -74,6 +75,20 @@ def test_data_api_cluster_is_private_and_its_group_admits_nothing(aws, tmp_path,
     assert lines[0].endswith(" - 2 x ra3.large in us-west-2, encrypted, private (no public address)")
     assert no_port_line(group["GroupId"]) in lines
     assert "allow tcp" not in result.err
+
+
+def test_data_api_cluster_without_a_password_has_aws_keep_its_master_password(aws, tmp_path, capsys, monkeypatch):
+    """The provisioned private path: no port, and no password on this machine either (ManageMasterPassword)."""
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    requests = create_cluster_requests(monkeypatch)
+    result = setup(capsys, data_api_cfg(tmp_path), "--yes")
+    assert result.code == 0, result.err
+    [request] = requests
+    assert request["ManageMasterPassword"] is True and "MasterUserPassword" not in request
+    assert request["PubliclyAccessible"] is False
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dwh.cfg"]
+    assert (f"cluster {IDENTIFIER}: database sparkify, master user sparkify_admin; the master password is kept in "
+            "AWS Secrets Manager, not in .env") in result.out.splitlines()
 
 
 def test_data_api_plan_and_question_say_private_and_no_open_port(aws, tmp_path, capsys, monkeypatch):

@@ -9,6 +9,7 @@ import stat
 
 import pytest
 import setup_cluster
+import aws_helpers
 from aws_helpers import (  # noqa: F401
     BUCKET,
     GROUP,
@@ -21,12 +22,14 @@ from aws_helpers import (  # noqa: F401
     answer,
     aws,
     config_text,
+    create_cluster_requests,
     invoke,
     no_credentials,
     sample_folder,
     write_cfg,
 )
 from moto.redshift.exceptions import RedshiftClientError
+from moto.redshift.models import Cluster as MotoCluster
 from moto.redshift.models import RedshiftBackend
 
 from sparkify.aws import iam, settings
@@ -224,11 +227,11 @@ def test_dry_run_prints_every_action_and_touches_nothing(aws, tmp_path, capsys, 
         f"would upload 1 file(s) (18 bytes) from {data}/song_data to s3://{BUCKET}/song_data",
         f"would upload 1 file(s) (21 bytes) from {data}/log_data to s3://{BUCKET}/log_data",
         f"would upload 1 file(s) (28 bytes) from {data}/log_json_path.json to s3://{BUCKET}/log_json_path.json",
-        f"would generate a master password and save it to {tmp_path}/.env as DWH_DB_PASSWORD",
-        f"would create cluster {IDENTIFIER}: 2 x ra3.large in us-west-2, encrypted, role {ROLE}, security group {GROUP}",
+        f"would create cluster {IDENTIFIER}: 2 x ra3.large in us-west-2, encrypted, master password kept by AWS "
+        f"Secrets Manager, role {ROLE}, security group {GROUP}",
         f"would wait up to 30 min for cluster {IDENTIFIER} to be available",
         f"would write HOST and ARN into {config}",
-        "dry run: 11 action(s) above would be taken; nothing was changed",
+        "dry run: 10 action(s) above would be taken; nothing was changed",
     ]
     assert aws.nothing_exists()
     assert config.read_text() == config_text()
@@ -282,7 +285,7 @@ def test_the_question_lists_the_same_steps_as_the_dry_run(aws, tmp_path, capsys,
     assert asked.code == 1
     would = [line.removeprefix("would ") for line in dry_run.out.splitlines() if line.startswith("would ")]
     listed = [line.removeprefix("  - ") for line in asked.err.splitlines() if line.startswith("  - ")]
-    assert len(listed) == 12 and listed == would
+    assert len(listed) == 11 and listed == would
     assert aws.nothing_exists() and not (tmp_path / ".env").exists()
 
 
@@ -348,10 +351,87 @@ def test_credentials_can_come_from_env_file_beside_the_config(aws, tmp_path, cap
     assert len(aws.clusters()) == 1
 
 
-def test_missing_password_is_generated_into_env_file_for_owner_only_and_never_shown(aws, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("auth", [None, "iam"], ids=["auth-unset", "auth-iam"])
+def test_with_iam_logins_the_cluster_keeps_its_master_password_in_secrets_manager_and_nothing_is_written(
+    aws, tmp_path, capsys, monkeypatch, auth
+):
     monkeypatch.delenv(PASSWORD_ENV_VAR)
+    requests = create_cluster_requests(monkeypatch)
+    config = write_cfg(tmp_path, auth=auth)
+    result = setup(capsys, config, "--yes")
+    assert result.code == 0, result.err
+    [request] = requests
+    assert request["ManageMasterPassword"] is True and "MasterUserPassword" not in request
+    assert aws.moto_cluster().master_user_password is None  # none was sent, so moto has none
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dwh.cfg"]  # no .env, nothing else
+    assert PASSWORD_ENV_VAR not in os.environ
+    assert f"Create cluster {IDENTIFIER}: 2 x ra3.large in us-west-2, encrypted, master password kept by AWS Secrets " \
+           f"Manager, role {ROLE}, security group {GROUP} ..." in result.err.splitlines()
+    # moto answers without MasterPasswordSecretArn: the summary names the service instead of the secret
+    assert result.out.splitlines()[1] == (
+        f"cluster {IDENTIFIER}: database sparkify, master user sparkify_admin; the master password is kept in "
+        "AWS Secrets Manager, not in .env"
+    )
+    assert "saved a new master password" not in result.err
+
+    again = setup(capsys, config)  # nothing to change, and still nothing written
+    assert again.code == 0, again.err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dwh.cfg"] and len(requests) == 1
+
+
+def test_the_summary_names_the_secret_when_aws_does(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    arn = f"arn:aws:secretsmanager:us-west-2:{aws_helpers.ACCOUNT}:secret:redshift!{IDENTIFIER}-admin-AbCdEf"
+    # moto answers with what its cluster has, by the response's member names: give every cluster the secret AWS would
+    monkeypatch.setattr(MotoCluster, "master_password_secret_arn", arn, raising=False)
+    config = write_cfg(tmp_path)
+    expected = (
+        f"cluster {IDENTIFIER}: database sparkify, master user sparkify_admin; the master password is kept in "
+        f"{arn}, not in .env"
+    )
+    result = setup(capsys, config, "--yes")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[1] == expected
+    again = setup(capsys, config)  # an existing cluster: AWS's word for where its password is
+    assert again.code == 0, again.err
+    assert again.out.splitlines()[1] == expected
+
+
+def test_an_existing_cluster_aws_names_no_secret_for_is_not_said_to_keep_one(aws, tmp_path, capsys, monkeypatch):
+    config = write_cfg(tmp_path)
+    assert setup(capsys, config, "--yes").code == 0  # with DWH_DB_PASSWORD: a password of the user's
+    monkeypatch.delenv(PASSWORD_ENV_VAR)  # now the config would have AWS keep the password of a new cluster
+    result = setup(capsys, config)
+    assert result.code == 0, result.err
+    assert "Secrets Manager" not in result.out
+
+
+@pytest.mark.parametrize("password", [None, PASSWORD], ids=["no-password", "password"])
+def test_auth_is_checked_as_load_config_checks_it_before_any_aws_call(aws, tmp_path, capsys, monkeypatch, password):
+    if password is None:
+        monkeypatch.delenv(PASSWORD_ENV_VAR)
+    result = setup(capsys, write_cfg(tmp_path, auth="kerberos"), "--yes")
+    assert (result.code, result.err) == (
+        1, "error: dwh.cfg: [CLUSTER] AUTH = kerberos is not a way to log in - use one of iam, password\n")
+    assert aws.nothing_exists()
+
+
+def test_the_password_is_kept_by_aws_whatever_engine_dwh_cfg_names_yet(aws, tmp_path, capsys, monkeypatch):
+    """Setup makes a Redshift cluster: AUTH's default is Redshift's even while ENGINE still says duckdb."""
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    requests = create_cluster_requests(monkeypatch)
+    result = setup(capsys, write_cfg(tmp_path, ENGINE="duckdb"), "--yes")
+    assert result.code == 0, result.err
+    assert requests[0]["ManageMasterPassword"] is True and not (tmp_path / ".env").exists()
+
+
+def test_with_auth_password_a_missing_password_is_generated_into_env_file_for_owner_only_and_never_shown(
+    aws, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    requests = create_cluster_requests(monkeypatch)
     (tmp_path / ".env").write_text("# mine\nAWS_DEFAULT_REGION=us-west-2\n")
-    result = setup(capsys, write_cfg(tmp_path), "--yes")
+    result = setup(capsys, write_cfg(tmp_path, auth="password"), "--yes")
     assert result.code == 0, result.err
     env = tmp_path / ".env"
     lines = env.read_text().splitlines()
@@ -363,11 +443,34 @@ def test_missing_password_is_generated_into_env_file_for_owner_only_and_never_sh
     assert aws.moto_cluster().master_user_password == password
     assert f"saved a new master password to {env} (mode 0600); it is not shown here" in result.err.splitlines()
     assert password not in result.out + result.err
+    [request] = requests
+    assert request["MasterUserPassword"] == password and "ManageMasterPassword" not in request
+    assert "Secrets Manager" not in result.out + result.err
+
+
+def test_with_auth_password_the_dry_run_says_a_password_would_be_generated(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(PASSWORD_ENV_VAR)
+    result = setup(capsys, write_cfg(tmp_path, auth="password"), "--dry-run")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[4:6] == [
+        f"would generate a master password and save it to {tmp_path}/.env as DWH_DB_PASSWORD",
+        f"would create cluster {IDENTIFIER}: 2 x ra3.large in us-west-2, encrypted, role {ROLE}, security group {GROUP}",
+    ]
+    assert not (tmp_path / ".env").exists()
+
+
+def test_password_from_the_environment_is_sent_even_with_auth_iam(aws, tmp_path, capsys, monkeypatch):
+    requests = create_cluster_requests(monkeypatch)
+    result = setup(capsys, write_cfg(tmp_path, auth="iam"), "--yes")
+    assert result.code == 0, result.err
+    [request] = requests
+    assert request["MasterUserPassword"] == PASSWORD and "ManageMasterPassword" not in request
+    assert not (tmp_path / ".env").exists()
 
 
 def test_new_env_file_gets_a_header_saying_it_is_secret(aws, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv(PASSWORD_ENV_VAR)
-    assert setup(capsys, write_cfg(tmp_path), "--yes").code == 0
+    assert setup(capsys, write_cfg(tmp_path, auth="password"), "--yes").code == 0
     assert (tmp_path / ".env").read_text().startswith(ENV_HEADER)
 
 
@@ -390,7 +493,8 @@ def test_password_in_env_file_is_used_and_not_regenerated(aws, tmp_path, capsys,
         ({"NUM_NODES": "1"}, PASSWORD, "error: dwh.cfg: [CLUSTER] NUM_NODES = 1 is too few for CLUSTER_TYPE = "
          "multi-node - use 2 or more, or CLUSTER_TYPE = single-node"),
         ({}, "password", "error: DWH_DB_PASSWORD does not meet Redshift's password rules: it needs an uppercase "
-         "letter - change it in the environment or .env, or remove it and setup_cluster.py generates one"),
+         "letter - change it in the environment or .env, or remove it: AWS Secrets Manager then keeps one (with "
+         "AUTH = password, setup_cluster.py generates one into .env)"),
     ],
     ids=["node-type", "multi-node-count", "weak-password"],
 )
@@ -653,8 +757,8 @@ def unsafe_env(kind: str, folder) -> tuple:
 def test_unsafe_env_file_is_refused_before_anything_is_read_or_written(aws, tmp_path, capsys, monkeypatch, script, kind):
     if kind == "other-owner" and os.geteuid() != 0:
         pytest.skip("giving a file to another user needs root")
-    monkeypatch.delenv(PASSWORD_ENV_VAR)  # setup would generate one and write it into .env
-    config = write_cfg(tmp_path)
+    monkeypatch.delenv(PASSWORD_ENV_VAR)  # with AUTH = password setup would generate one and write it into .env
+    config = write_cfg(tmp_path, auth="password")
     target, tail = unsafe_env(kind, tmp_path)
     result = invoke(capsys, __import__(script), "--config", config, "--yes")
     assert (result.code, result.err) == (1, f"error: .env beside dwh.cfg ({tmp_path / '.env'}) {tail}\n")

@@ -24,7 +24,7 @@ from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.aws.faults import AwsError, Clients
 from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
 from sparkify.aws.settings import ClusterSpec, Names, S3Location
-from sparkify.config import ConfigReader, check_jsonpaths_outside_data, read_file
+from sparkify.config import ConfigReader, check_jsonpaths_outside_data, logs_in_with_iam, read_file
 from sparkify.secret_files import PASSWORD_ENV_VAR, env_file, load_env
 from sparkify.errors import ConfigError
 
@@ -58,6 +58,9 @@ class _Setup:
     s3_region: str
     uploads: list[_Upload]
     password: str | None
+    # The master password is kept by AWS Secrets Manager, never on this machine: a namespace's always; a new
+    # cluster's with IAM logins (ManageMasterPassword); an existing cluster's when AWS names its secret.
+    managed_password: bool
     current: dict[tuple[str, str], str]  # HOST, ARN (and WORKGROUP) as dwh.cfg has them now
     engine: str
     wait_minutes: float
@@ -98,8 +101,9 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
     spec = settings.read_spec(parser, config_path)
     locations = settings.read_locations(parser, config_path)
     manifests = settings.read_manifest_location(parser, config_path)
+    r = ConfigReader(parser, config_path.name)
     # as load_config does: COPY would load a jsonpaths file under LOG_DATA or SONG_DATA as data
-    check_jsonpaths_outside_data(ConfigReader(parser, config_path.name), *(location.uri for location in locations))
+    check_jsonpaths_outside_data(r, *(location.uri for location in locations))
     s3_region = settings.read_s3_region(parser, config_path)
     if spec.open_to_anywhere and not options.allow_anywhere:
         raise ConfigError(
@@ -112,6 +116,8 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
     password = None if spec.serverless else os.environ.get(PASSWORD_ENV_VAR) or None
     if password:
         settings.check_password(password)
+    # AUTH iam (set, or the default without DWH_DB_PASSWORD) and no password: nobody needs it, so AWS keeps it.
+    managed_password = spec.serverless or (logs_in_with_iam(r, password) and password is None)
     if spec.open_to_anywhere:
         log.warning(
             "WARNING: --allow-anywhere: port %s of %s %s will accept connections from ANY address "
@@ -130,6 +136,7 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
         s3_region=s3_region,
         uploads=uploads,
         password=password,
+        managed_password=managed_password,
         current={key: parser.get(*key, fallback="").strip() for key in _written_keys(spec)},
         engine=parser.get("DWH", "ENGINE", fallback="").strip().lower(),
         wait_minutes=options.wait_minutes,
@@ -379,7 +386,7 @@ def _plan_bucket_uploads(plan: Plan, s3, s: _Setup, ledger: Ledger) -> None:
 def _plan_cluster(plan: Plan, redshift, s: _Setup, ledger: Ledger) -> None:
     ident, names = s.names.identifier, s.names
     if s.cluster is None:
-        if s.password is None:
+        if s.password is None and not s.managed_password:  # AUTH = password and none set: one is made here
             env_path = env_file(s.config_path)
 
             def generate() -> None:
@@ -395,11 +402,13 @@ def _plan_cluster(plan: Plan, redshift, s: _Setup, ledger: Ledger) -> None:
 
         plan.add(
             "create",
-            f"cluster {ident}: {s.spec.describe(names.region)}, encrypted, "
-            f"{'private, ' if s.spec.data_api else ''}role {names.role_name}, security group {names.security_group_name}",
+            f"cluster {ident}: {s.spec.describe(names.region)}, encrypted, {'private, ' if s.spec.data_api else ''}"
+            f"{clusters.KEPT_BY_AWS + ', ' if s.managed_password else ''}role {names.role_name}, "
+            f"security group {names.security_group_name}",
             create,
         )
     else:
+        s.managed_password = bool(s.cluster.get("MasterPasswordSecretArn"))  # as it is: setup never changes it
         _warn_if_public(
             bool(s.cluster.get("PubliclyAccessible")), f"cluster {ident}",
             f"aws redshift modify-cluster --cluster-identifier {ident} --no-publicly-accessible", s.spec,
@@ -540,6 +549,12 @@ def _report_cluster(s: _Setup) -> None:
     encrypted = "encrypted" if cluster.get("Encrypted") else "NOT encrypted"
     private = "" if cluster.get("PubliclyAccessible", True) else ", private (no public address)"
     print(f"cluster {ident} is available at {host}:{port} - {shape}, {encrypted}{private}")
+    secret = clusters.password_secret(cluster, s.managed_password)
+    if secret:
+        print(
+            f"cluster {ident}: database {spec.db_name}, master user {spec.db_user}; "
+            f"the master password is kept in {secret}, not in .env"
+        )
 
 
 def _report_rest(s: _Setup, ledger: Ledger) -> None:

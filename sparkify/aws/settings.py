@@ -355,7 +355,8 @@ def check_password(password: str) -> None:
     if problem:
         raise ConfigError(
             f"{PASSWORD_ENV_VAR} does not meet Redshift's password rules: {problem} - change it in the "
-            f"environment or .env, or remove it and setup_cluster.py generates one"
+            f"environment or .env, or remove it: AWS Secrets Manager then keeps one (with AUTH = password, "
+            "setup_cluster.py generates one into .env)"
         )
 
 
