@@ -455,23 +455,67 @@ FROM staging_users
 """
 
 # The batch's plays, numbered after the highest id so far in a stable order
-# (ids are never reused and never change; a late file's plays get new ids).
+# (ids are never reused and never change; a late file's plays get new ids):
+# by ts, then session, item, user, length, song, artist. The numbering is
+# done per hour of start_time, each hour's numbers offset by the plays of the
+# hours before it, which gives the same ids as one ROW_NUMBER() over all the
+# plays without its single sort: DuckDB sorts each hour in memory and in
+# parallel (one global sort of 7.7 million plays spilled to disk and took 2.5x
+# as long), and Redshift spreads the partitions over its slices (a window with
+# no PARTITION BY runs on one slice). Only the running sum over the hours'
+# counts (one row per hour) is ordered as a whole. Redshift requires the frame
+# clause with ORDER BY in an aggregate window function:
+# https://docs.aws.amazon.com/redshift/latest/dg/r_Window_function_synopsis.html
 _NEW_PLAYS = """
     SELECT
-        CAST({p} AS BIGINT) + ROW_NUMBER() OVER (
-            ORDER BY ts, session_id, item_in_session, user_id, length, song, artist
+        CAST({p} AS BIGINT) + hours.plays_before + ROW_NUMBER() OVER (
+            PARTITION BY events.hour
+            ORDER BY events.ts, events.session_id, events.item_in_session, events.user_id,
+                events.length, events.song, events.artist
         ) AS songplay_id,
-        {start_time} AS start_time,
-        CAST(user_id AS INTEGER) AS user_id,
-        level,
-        song,
-        artist,
-        length,
-        session_id,
-        location,
-        user_agent
-    FROM staging_events
-    WHERE page = 'NextSong'
+        events.start_time,
+        CAST(events.user_id AS INTEGER) AS user_id,
+        events.level,
+        events.song,
+        events.artist,
+        events.length,
+        events.session_id,
+        events.location,
+        events.user_agent
+    FROM (
+        SELECT
+            ts,
+            {start_time} AS start_time,
+            DATE_TRUNC('hour', {start_time}) AS hour,
+            user_id,
+            level,
+            song,
+            artist,
+            length,
+            session_id,
+            item_in_session,
+            location,
+            user_agent
+        FROM staging_events
+        WHERE page = 'NextSong'
+    ) AS events
+    JOIN (
+        SELECT
+            hour,
+            SUM(plays) OVER (ORDER BY hour ROWS UNBOUNDED PRECEDING) - plays AS plays_before
+        FROM (
+            SELECT
+                hour,
+                COUNT(*) AS plays
+            FROM (
+                SELECT DATE_TRUNC('hour', {start_time}) AS hour
+                FROM staging_events
+                WHERE page = 'NextSong'
+            ) AS played
+            GROUP BY hour
+        ) AS counts
+    ) AS hours
+        ON hours.hour = events.hour
 """
 
 SONGPLAY_TRACKS_INSERT = f"""

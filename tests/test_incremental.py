@@ -253,6 +253,17 @@ def test_any_order_of_runs_gives_one_full_load(source, new_warehouse, tmp_path, 
         assert differences(star(config), want) == [], f"{order}: not what one full load gives"
 
 
+def test_a_full_load_numbers_the_plays_in_time_order_across_hours(source, new_warehouse, tmp_path):
+    """Plays are numbered per hour of start_time, each hour after the ones before it: the
+    ids are 1..n in (start_time, session, item, user, ...) order, as one numbering of all."""
+    root, _ = source
+    config = new_warehouse(tmp_path / "full", input_dir=root)
+    assert build(config) == 0
+    plays = fetch(config, "SELECT songplay_id, start_time FROM songplays ORDER BY start_time, session_id, user_id, songplay_id")
+    assert len({start.replace(minute=0, second=0, microsecond=0) for _, start in plays}) > 20  # many hours
+    assert [songplay_id for songplay_id, _ in plays] == list(range(1, len(plays) + 1))
+
+
 # ----------------------------------------------------------------- runs that load nothing, stop, or plan
 
 
