@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 from sparkify import sample_data
+from sparkify.engines.duckdb import PROFILE_ENV
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -28,6 +30,14 @@ scans the event files and Python reads each song file once.
 Then the daily run (unless --no-daily): a full load of every day but the last,
 then a plain etl.py once the last day's file arrives (it loads that file only),
 then one more with nothing new; each as its own process, medians over --runs.
+
+With --sizes (e.g. 100000:5000,1000000:50000,4000000:100000,10000000:200000,
+events:song files), it measures the full load at each size instead and prints
+the scaling table: wall, floor, their ratio, events/s, peak RSS and seconds per
+step. Linear cost means the ratio stays flat. Every run's row counts are
+checked against what the generator wrote (events, song files, plays).
+--profile DIR keeps DuckDB's profile (EXPLAIN ANALYZE, JSON) of each statement
+that writes rows, per size, in DIR/<events>/.
 
 Figures are medians over --runs runs. Timing is not asserted anywhere: shared
 machines are noisy, so run it on a quiet one and report what it prints."""
@@ -44,11 +54,11 @@ for folder, _, names in os.walk(songs):
 """
 
 
-def run_measured(argv: list[str]) -> tuple[float, float, str]:
+def run_measured(argv: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Run a process; return (wall seconds, peak RSS in MB, stdout)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, cwd=PROJECT_DIR)
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, cwd=PROJECT_DIR, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         stderr = process.stderr.read().decode()
@@ -58,6 +68,24 @@ def run_measured(argv: list[str]) -> tuple[float, float, str]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"error: {' '.join(argv[1:3])} failed:\n{stderr.strip()}")
     return wall, usage.ru_maxrss / 1024, stdout
+
+
+# what the generator wrote, as its summary line (kept in the COMPLETE marker) says
+_WROTE = re.compile(r"wrote (\d+) song files .* and (\d+) events \((\d+) NextSong")
+
+
+def expected_rows(data: Path) -> dict[str, int]:
+    """The row counts one full load of the generated data must give."""
+    songs, events, plays = map(int, _WROTE.search((data / "COMPLETE").read_text()).groups())
+    return {"staging_events": events, "staging_songs": songs, "songplays": plays}
+
+
+def check_rows(summary: dict, data: Path) -> None:
+    """Stop when a run's row counts differ from the input's: a fast wrong answer is no result."""
+    expected = expected_rows(data)
+    wrong = {table: (summary["rows"][table], count) for table, count in expected.items() if summary["rows"][table] != count}
+    if wrong or summary["rejected"]:
+        raise SystemExit(f"error: wrong row counts on {data.name} (got, expected): {wrong}, {summary['rejected']} rejected")
 
 
 def ensure_data(folder: Path, events: int, songs: int, seed: int) -> Path:
@@ -73,10 +101,23 @@ def ensure_data(folder: Path, events: int, songs: int, seed: int) -> Path:
     return folder
 
 
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """--sizes: events:songs pairs, comma-separated."""
+    try:
+        sizes = [tuple(int(n) for n in pair.split(":")) for pair in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(len(size) != 2 or min(size) < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 100000:5000,1000000:50000 (events:song files)")
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1,000,000)")
     p.add_argument("--songs", type=int, default=50_000, help="song files to generate (default 50,000)")
+    p.add_argument("--sizes", type=parse_sizes, help="events:songs pairs to measure a full load at, e.g. "
+                   "100000:5000,1000000:50000,4000000:100000,10000000:200000 (prints the scaling table)")
     p.add_argument("--seed", type=int, default=sample_data.DEFAULT_SEED, help="generator seed")
     p.add_argument("--runs", type=int, default=3, help="etl.py runs; medians are reported (default 3)")
     p.add_argument(
@@ -84,61 +125,43 @@ def main(argv: list[str] | None = None) -> int:
         help="where generated data is kept and reused (default bench-data/, git-ignored)",
     )
     p.add_argument("--no-daily", action="store_true", help="skip the daily-run measurement")
+    p.add_argument("--profile", type=Path, metavar="DIR", help="keep DuckDB's profile of each statement that writes rows in DIR")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     args = p.parse_args(argv)
     if args.events < 1 or args.songs < 1 or args.runs < 1:
         p.error("--events, --songs and --runs must be 1 or more")
 
-    data = ensure_data(args.data_dir / f"{args.events}-events-{args.songs}-songs-seed{args.seed}", args.events, args.songs, args.seed)
-    python = sys.executable
-    with tempfile.TemporaryDirectory(prefix="sparkify-bench-") as work:
-        config = Path(work) / "bench.cfg"
-        config.write_text(
-            "[DWH]\nENGINE = duckdb\nDUCKDB_PATH = bench.duckdb\n"
-            f"[S3]\nLOG_DATA = {data / 'log_data'}\nSONG_DATA = {data / 'song_data'}\n"
-            f"LOG_JSONPATH = {data / 'log_json_path.json'}\n"
-        )
-        runs = []
-        for number in range(1, args.runs + 1):
-            run_measured([python, "create_tables.py", "--config", str(config), "--yes", "-q"])
-            wall, rss, stdout = run_measured([python, "etl.py", "--config", str(config), "--json", "-q"])
-            summary = json.loads(stdout)
-            runs.append((wall, rss, summary))
-            print(f"run {number}: {wall:.2f} s wall, {rss:,.0f} MB peak RSS", flush=True)
-        floor = [run_measured([python, "-c", FLOOR, str(data / "log_data"), str(data / "song_data")]) for _ in range(args.runs)]
-        daily = None if args.no_daily else measure_daily(python, data, Path(work), args.runs)
+    sizes = args.sizes or [(args.events, args.songs)]
+    results = []
+    for events, songs in sizes:
+        data = ensure_data(args.data_dir / f"{events}-events-{songs}-songs-seed{args.seed}", events, songs, args.seed)
+        profile = args.profile / str(events) if args.profile else None
+        results.append(measure_full(sys.executable, data, args.runs, profile))
+    if args.sizes:
+        if args.json:
+            print(json.dumps(results, indent=2))
+        else:
+            print_scaling(results, args.runs)
+        return 0
 
-    summary = runs[-1][2]
-    events = summary["rows"]["staging_events"]
-    songs = summary["rows"]["staging_songs"]
-    steps = {name: statistics.median(run[2]["step_seconds"][name] for run in runs) for name in summary["step_seconds"]}
-    result = {
-        "events": events,
-        "song_files": songs,
-        "runs": args.runs,
-        "wall_seconds": round(statistics.median(run[0] for run in runs), 2),
-        "peak_rss_mb": round(max(run[1] for run in runs)),
-        "events_per_second": round(events / statistics.median(run[0] for run in runs)),
-        "step_seconds": {name: round(secs, 2) for name, secs in steps.items()},
-        "floor_wall_seconds": round(statistics.median(f[0] for f in floor), 2),
-        "floor_peak_rss_mb": round(max(f[1] for f in floor)),
-        "cpus": os.cpu_count(),
-        "daily": daily,
-    }
+    result = results[0]
+    result["daily"] = None if args.no_daily else measure_daily(sys.executable, data, args.runs)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    rates = {"staging_events": events, "staging_songs": songs, "songplays": summary["rows"]["songplays"]}
+    events, songs = result["events"], result["song_files"]
+    rates = {"staging_events": events, "staging_songs": songs, "songplays": result["songplays"]}
     print(f"\netl.py on {events:,} events and {songs:,} song files (median of {args.runs} runs, {os.cpu_count()} CPUs)")
     print(f"  {'step':<16} {'seconds':>8} {'records/s':>12}")
     notes = {"staging_songs": "  (from the start of staging: song files are read while the events load)"}
-    for name, secs in steps.items():
+    for name, secs in result["step_seconds"].items():
         rate = f"{rates[name] / secs:,.0f}" if name in rates and secs else ""
         print(f"  {name:<16} {secs:>8.2f} {rate:>12}{notes.get(name, '')}")
     print(f"  {'whole run':<16} {result['wall_seconds']:>8.2f} {result['events_per_second']:>12,}  (wall, process start to exit)")
     print(f"  peak RSS: {result['peak_rss_mb']:,} MB")
     print(f"  floor (DuckDB scans the events, Python reads each song file once): "
           f"{result['floor_wall_seconds']:.2f} s, {result['floor_peak_rss_mb']:,} MB")
+    daily = result["daily"]
     if daily:
         print(f"\nincremental (median of {args.runs} runs):")
         print(f"  full load of all days but the last  {daily['full_seconds']:>7.2f} s")
@@ -148,8 +171,68 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure_daily(python: str, data: Path, work: Path, runs: int) -> dict:
+def measure_full(python: str, data: Path, runs: int, profile: Path | None = None) -> dict:
+    """create_tables.py + a full etl.py load of the data, then the floor; medians over runs."""
+    env = {**os.environ, PROFILE_ENV: str(profile)} if profile else None
+    with tempfile.TemporaryDirectory(prefix="sparkify-bench-") as work:
+        config = Path(work) / "bench.cfg"
+        config.write_text(
+            "[DWH]\nENGINE = duckdb\nDUCKDB_PATH = bench.duckdb\n"
+            f"[S3]\nLOG_DATA = {data / 'log_data'}\nSONG_DATA = {data / 'song_data'}\n"
+            f"LOG_JSONPATH = {data / 'log_json_path.json'}\n"
+        )
+        measured = []
+        for number in range(1, runs + 1):
+            run_measured([python, "create_tables.py", "--config", str(config), "--yes", "-q"])
+            wall, rss, stdout = run_measured([python, "etl.py", "--config", str(config), "--json", "-q"], env)
+            summary = json.loads(stdout)
+            check_rows(summary, data)
+            measured.append((wall, rss, summary))
+            print(f"{data.name}, run {number}: {wall:.2f} s wall, {rss:,.0f} MB peak RSS", flush=True)
+    floor = [run_measured([python, "-c", FLOOR, str(data / "log_data"), str(data / "song_data")]) for _ in range(runs)]
+    summary = measured[-1][2]
+    wall = statistics.median(run[0] for run in measured)
+    floor_wall = statistics.median(f[0] for f in floor)
+    steps = {name: statistics.median(run[2]["step_seconds"][name] for run in measured) for name in summary["step_seconds"]}
+    return {
+        "events": summary["rows"]["staging_events"],
+        "song_files": summary["rows"]["staging_songs"],
+        "songplays": summary["rows"]["songplays"],
+        "runs": runs,
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mb": round(max(run[1] for run in measured)),
+        "events_per_second": round(summary["rows"]["staging_events"] / wall),
+        "step_seconds": {name: round(secs, 2) for name, secs in steps.items()},
+        "floor_wall_seconds": round(floor_wall, 2),
+        "floor_peak_rss_mb": round(max(f[1] for f in floor)),
+        "floor_ratio": round(wall / floor_wall, 2),
+        "cpus": os.cpu_count(),
+    }
+
+
+def print_scaling(results: list[dict], runs: int) -> None:
+    """The scaling table: linear cost means a flat ratio to the floor."""
+    steps = list(results[0]["step_seconds"])
+    print(f"\nfull load by size (median of {runs} runs, {os.cpu_count()} CPUs; steps in seconds)")
+    header = ["events", "song files", "wall s", "floor s", "ratio", "events/s", "peak RSS MB", *steps]
+    rows = [
+        [f"{r['events']:,}", f"{r['song_files']:,}", f"{r['wall_seconds']:.2f}", f"{r['floor_wall_seconds']:.2f}",
+         f"{r['floor_ratio']:.1f}x", f"{r['events_per_second']:,}", f"{r['peak_rss_mb']:,}",
+         *(f"{r['step_seconds'][step]:.2f}" for step in steps)]
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  " + "  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+
+
+def measure_daily(python: str, data: Path, runs: int) -> dict:
     """A full load of every day but the last, then the last day as a daily run, then a run with nothing new."""
+    with tempfile.TemporaryDirectory(prefix="sparkify-bench-") as work:
+        return _measure_daily(python, data, Path(work), runs)
+
+
+def _measure_daily(python: str, data: Path, work: Path, runs: int) -> dict:
     days = sorted((data / "log_data").rglob("*.json"))
     log_data = work / "daily" / "log_data"
     config = work / "daily.cfg"

@@ -352,6 +352,7 @@ class LocalJsonReader:
                 "ELSE error('bad record in file \"' || filename || '\", read it line by line') END",
                 [list(files)],
             )
+            self.db.keep_profile(f"INSERT INTO {spec.table}")
         except Exception as exc:  # duckdb.Error naming the file
             name = _unparsable_file(exc, files)
             if name is None:
@@ -411,6 +412,7 @@ class LocalJsonReader:
                 f"WHERE CASE WHEN ({spec.reason()}) IS NULL THEN true ELSE error('bad song record') END",
                 [str(spliced)],
             )
+            self.db.keep_profile(f"INSERT INTO {spec.table}")
         except Exception as exc:  # duckdb.Error: a record DuckDB cannot read, or one that breaks a rule
             raise _UnparsableSongs() from exc
 

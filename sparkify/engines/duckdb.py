@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +14,10 @@ import sql_queries as sql
 from sparkify.config import Config
 from sparkify.engines.base import Engine, wait_for
 from sparkify.errors import WarehouseError, first_line
+
+# benchmark.py --profile sets it: DuckDB's profile (EXPLAIN ANALYZE, as JSON) of each
+# statement that writes rows is kept in this folder, numbered in the order they ran.
+PROFILE_ENV = "SPARKIFY_DUCKDB_PROFILE"
 
 
 def duckdb_error(exc: duckdb.Error, what: str, config: Config) -> WarehouseError:
@@ -33,6 +39,8 @@ class DuckDBEngine(Engine):
     def __init__(self, config: Config, con: duckdb.DuckDBPyConnection):
         super().__init__(config)
         self.con = con
+        self.profile_dir: Path | None = None
+        self._profiles = 0
 
     @classmethod
     def open(cls, config: Config, read_only: bool = False) -> DuckDBEngine:
@@ -63,7 +71,26 @@ class DuckDBEngine(Engine):
         if not read_only:
             # Bulk loads need no row order; this lets DuckDB stream them in less memory.
             engine.execute("SET preserve_insertion_order = false")
+            if os.environ.get(PROFILE_ENV):
+                engine.start_profiling(Path(os.environ[PROFILE_ENV]))
         return engine
+
+    def start_profiling(self, folder: Path) -> None:
+        """Keep the profile of each statement that writes rows in folder (see keep_profile)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.profile_dir = folder
+        self.execute("PRAGMA enable_profiling = 'json'")
+        self.execute(f"PRAGMA profiling_output = {self.literal(str(folder / 'last.json'))}")
+
+    def keep_profile(self, statement: str) -> None:
+        """With profiling on, keep the profile of the statement just run, if it wrote rows,
+        as NN-<its first words>.json (DuckDB rewrites profiling_output after each statement)."""
+        last = self.profile_dir / "last.json" if self.profile_dir else None
+        if last is None or not last.exists() or not statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            return
+        self._profiles += 1
+        words = re.sub(r"[^a-z0-9_]+", "-", " ".join(statement.split()[:3]).lower()).strip("-")
+        last.replace(self.profile_dir / f"{self._profiles:02d}-{words}.json")
 
     @classmethod
     def scratch(cls, config: Config, workdir: Path) -> DuckDBEngine:
@@ -82,6 +109,8 @@ class DuckDBEngine(Engine):
             self.con.execute(statement, params)
         except duckdb.Error as exc:
             raise duckdb_error(exc, "duckdb", self.config) from None
+        if self.profile_dir:
+            self.keep_profile(statement)
 
     def query(self, statement: str, params: Sequence | None = None) -> list[tuple]:
         try:
