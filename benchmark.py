@@ -37,7 +37,8 @@ the scaling table: wall, floor, their ratio, events/s, peak RSS and seconds per
 step. Linear cost means the ratio stays flat. Every run's row counts are
 checked against what the generator wrote (events, song files, plays).
 --profile DIR keeps DuckDB's profile (EXPLAIN ANALYZE, JSON) of each statement
-that writes rows, per size, in DIR/<events>/.
+that writes rows, per size, in DIR/<events>/ (profiling slows DuckDB down:
+take the timings from a run without it).
 
 Figures are medians over --runs runs. Timing is not asserted anywhere: shared
 machines are noisy, so run it on a quiet one and report what it prints."""

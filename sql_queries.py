@@ -414,24 +414,37 @@ candidates AS (
     FROM user_latest
     WHERE user_id IN (SELECT user_id FROM batch)
 ),
+-- Only the events at a user's latest ts can win, so only those are ranked
+-- (a streaming MAX per user, then a window over about one row per user
+-- instead of one over every event). ts is never NULL here: a record without
+-- one is rejected (sparkify/rules.py).
+latest AS (
+    SELECT
+        user_id,
+        MAX(ts) AS ts
+    FROM candidates
+    GROUP BY user_id
+),
 ranked AS (
     SELECT
-        *,
+        candidates.*,
         -- the latest event wins: users switch free <-> paid over time. The
         -- user is the number ("7", "07" and "+7" are one user). NULLS LAST is
         -- spelled out: engines differ on where NULLs go in a DESC order.
         ROW_NUMBER() OVER (
-            PARTITION BY user_id
+            PARTITION BY candidates.user_id
             ORDER BY
-                ts DESC NULLS LAST,
-                session_id DESC NULLS LAST,
-                item_in_session DESC NULLS LAST,
-                level,
-                first_name,
-                last_name,
-                gender
+                candidates.session_id DESC NULLS LAST,
+                candidates.item_in_session DESC NULLS LAST,
+                candidates.level,
+                candidates.first_name,
+                candidates.last_name,
+                candidates.gender
         ) AS recency
     FROM candidates
+    JOIN latest
+        ON latest.user_id = candidates.user_id
+        AND latest.ts = candidates.ts
 )
 SELECT user_id, ts, session_id, item_in_session, level, first_name, last_name, gender
 FROM ranked

@@ -73,9 +73,12 @@ class Batch:
         }
 
 
-def read_record(engine) -> dict[tuple[str, str], tuple[int, str]]:
-    """(input, file) -> (size, version) of every file loaded so far."""
-    return {(source, name): (size, version) for source, name, size, version in engine.query(READ_RECORD)}
+def read_record(engine) -> dict[str, dict[str, tuple[int, str]]]:
+    """Per input, file -> (size, version) of every file loaded so far."""
+    record: dict[str, dict[str, tuple[int, str]]] = {source: {} for source in SOURCES}
+    for source, name, size, version in engine.query(READ_RECORD):
+        record.setdefault(source, {})[name] = (size, version)
+    return record
 
 
 def plan(listing: dict[str, list[SourceFile]], record: dict, full_refresh: bool = False) -> Batch:
@@ -86,15 +89,14 @@ def plan(listing: dict[str, list[SourceFile]], record: dict, full_refresh: bool 
     if full_refresh:
         return Batch(files={source: list(files) for source, files in listing.items()}, full_refresh=True)
     batch = Batch(files={})
-    listed = set()
     for source, files in listing.items():
+        known = record.get(source, {})
         new = []
         for file in files:
-            listed.add((source, file.name))
-            known = record.get((source, file.name))
-            if known is None:
+            loaded = known.get(file.name)
+            if loaded is None:
                 new.append(file)
-            elif known != (file.size, file.version):
+            elif loaded != (file.size, file.version):
                 raise InputError(
                     f"{source} file {file.name} changed since it was loaded (size or "
                     f"{'ETag' if file.location.startswith('s3://') else 'modification time'}) - its rows would "
@@ -102,8 +104,8 @@ def plan(listing: dict[str, list[SourceFile]], record: dict, full_refresh: bool 
                 )
         batch.files[source] = new
         batch.already_loaded[source] = len(files) - len(new)
-    removed = Counter(source for source, name in record if (source, name) not in listed)
-    batch.removed = {source: removed.get(source, 0) for source in SOURCES}
+        # a listing names each file once: the loaded files not listed any more are the rest
+        batch.removed[source] = len(known) - batch.already_loaded[source]
     return batch
 
 

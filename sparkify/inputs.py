@@ -127,14 +127,12 @@ def _scan(root: str) -> list[tuple[str, os.stat_result]]:
                     _add(found, entry.path, entry.stat(follow_symlinks=False))
                 except OSError as exc:
                     raise cannot_read(exc, entry.path) from None
-    paths = sorted(found)
-    identities = {(info.st_dev, info.st_ino) for info in found.values()}
-    if len(identities) == len(paths):  # the usual case: no file has two names
-        return [(path, found[path]) for path in paths]
+    listed = sorted(found.items())  # by path: each path is there once
+    if len({(info.st_dev, info.st_ino) for info in found.values()}) == len(listed):
+        return listed  # the usual case: no file has two names
     seen_files: set[tuple[int, int]] = set()
     once = []
-    for path in paths:  # a file with several names (links) is read once, by its first name
-        info = found[path]
+    for path, info in listed:  # a file with several names (links) is read once, by its first name
         if (info.st_dev, info.st_ino) not in seen_files:
             seen_files.add((info.st_dev, info.st_ino))
             once.append((path, info))
@@ -247,10 +245,14 @@ def _listed(location: str, what: str) -> list[SourceFile]:
         return [SourceFile(what, obj.name, obj.size, obj.etag, obj.uri) for obj in aws.list_prefix(location)]
     root = Path(location)
     base = str(root.parent if root.is_file() else root).rstrip(os.sep) + os.sep
-    listed = []
-    for path, info in json_files(location, what):
-        name = path[len(base) :] if path.startswith(base) else os.path.basename(path)
-        listed.append(SourceFile(what, name.replace(os.sep, "/"), info.st_size, str(info.st_mtime_ns), path))
+    cut = len(base)
+    listed = [
+        SourceFile(what, path[cut:] if path.startswith(base) else os.path.basename(path),
+                   info.st_size, str(info.st_mtime_ns), path)
+        for path, info in json_files(location, what)
+    ]
+    if os.sep != "/":  # the record names files with /, on any machine
+        listed = [file._replace(name=file.name.replace(os.sep, "/")) for file in listed]
     return listed
 
 
