@@ -85,15 +85,28 @@ def _scan(root: str) -> list[tuple[str, os.stat_result]]:
     found: dict[str, os.stat_result] = {}  # path -> its stat
     folders = [root]
     links: list[str] = []  # linked folders, followed after the real ones, in name order
+    linked = False  # whether any file or folder was found through a symbolic link
+    # Folders read and not yet known by identity: identities only matter once a link is
+    # followed, so the tens of thousands of folders of a song catalogue with no link in
+    # it are never stat-ed.
+    unknown: list[str] = []
     while folders or links:
-        folder = folders.pop() if folders else heapq.heappop(links)
         try:
-            info = os.stat(folder)
-            identity = (info.st_dev, info.st_ino)
-            if identity in seen_folders:
-                log.info("  %s: already read by another path, skipped", shown(folder))
-                continue
-            seen_folders.add(identity)
+            if folders:
+                folder = folders.pop()
+                unknown.append(folder)
+            else:
+                for known in unknown:
+                    info = os.stat(known)
+                    seen_folders.add((info.st_dev, info.st_ino))
+                unknown.clear()
+                folder = heapq.heappop(links)
+                info = os.stat(folder)
+                identity = (info.st_dev, info.st_ino)
+                if identity in seen_folders:
+                    log.info("  %s: already read by another path, skipped", shown(folder))
+                    continue
+                seen_folders.add(identity)
             with os.scandir(folder) as listing:
                 entries = list(listing)
         except OSError as exc:
@@ -118,8 +131,10 @@ def _scan(root: str) -> list[tuple[str, os.stat_result]]:
                     continue
                 if stat.S_ISDIR(target.st_mode):
                     heapq.heappush(links, entry.path)
+                    linked = True
                 elif entry.name.endswith(".json"):
                     _add(found, entry.path, target)
+                    linked = True
             elif entry.is_dir(follow_symlinks=False):
                 folders.append(entry.path)
             elif entry.name.endswith(".json"):
@@ -128,8 +143,8 @@ def _scan(root: str) -> list[tuple[str, os.stat_result]]:
                 except OSError as exc:
                     raise cannot_read(exc, entry.path) from None
     listed = sorted(found.items())  # by path: each path is there once
-    if len({(info.st_dev, info.st_ino) for info in found.values()}) == len(listed):
-        return listed  # the usual case: no file has two names
+    if not linked and all(info.st_nlink == 1 for info in found.values()):
+        return listed  # the usual case: no link anywhere, so no file has two names here
     seen_files: set[tuple[int, int]] = set()
     once = []
     for path, info in listed:  # a file with several names (links) is read once, by its first name

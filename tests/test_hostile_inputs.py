@@ -112,11 +112,14 @@ def test_links_to_one_folder_read_it_once(inputs, config, capsys):
     song_file(inputs, "../more_songs", "TRMORE.json", song("SOBBB", "Song B", "ARB", "Artist B", 100.0))
     (inputs.song_data / "M1").symlink_to(elsewhere)
     (inputs.song_data / "M2").symlink_to(elsewhere)
+    # a link into a subfolder of a linked folder, followed first (L0 < M1): its song still once
+    song_file(inputs, "../more_songs/sub", "TRSUB.json", song("SOCCC", "Song C", "ARC", "Artist C", 120.0))
+    (inputs.song_data / "L0").symlink_to(elsewhere / "sub")
 
     code, out, err = run_etl(config, capsys)
 
     assert (code, err) == (0, "")
-    assert sorted(fetch(config, "SELECT song_id FROM staging_songs")) == [("SOAAA",), ("SOBBB",)]
+    assert sorted(fetch(config, "SELECT song_id FROM staging_songs")) == [("SOAAA",), ("SOBBB",), ("SOCCC",)]
 
 
 def test_links_to_one_file_read_it_once(inputs, config, capsys):
@@ -130,6 +133,18 @@ def test_links_to_one_file_read_it_once(inputs, config, capsys):
     assert (code, err) == (0, "")
     assert count(config, "staging_events") == 1
     assert count(config, "songplays") == 1
+
+
+def test_a_hard_link_alone_is_read_once(inputs, config, capsys):
+    """No symbolic link anywhere: a file's second name is found by its link count."""
+    inputs.events([play("Song A", "Artist A", 200.0)])
+    path = song_file(inputs, "A", "TRAAA.json", SONG_A)
+    os.link(path, inputs.song_data / "TRAAA-again.json")
+
+    code, out, err = run_etl(config, capsys)
+
+    assert (code, err) == (0, "")
+    assert count(config, "staging_songs") == 1
 
 
 def test_dangling_link_named_json_is_skipped_with_one_warning(inputs, config, capsys):
