@@ -96,8 +96,8 @@ def _scan(root: str) -> list[tuple[str, os.stat_result]]:
                 folder = folders.pop()
                 unknown.append(folder)
             else:
-                for known in unknown:
-                    info = os.stat(known)
+                for folder in unknown:  # (a folder whose stat fails is named by the error)
+                    info = os.stat(folder)
                     seen_folders.add((info.st_dev, info.st_ino))
                 unknown.clear()
                 folder = heapq.heappop(links)
