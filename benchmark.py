@@ -172,16 +172,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def write_config(path: Path, data: Path, log_data: Path) -> Path:
+    """A dwh.cfg for a DuckDB warehouse beside it, reading log_data and the generated songs."""
+    path.write_text(
+        f"[DWH]\nENGINE = duckdb\nDUCKDB_PATH = {path.stem}.duckdb\n"
+        f"[S3]\nLOG_DATA = {log_data}\nSONG_DATA = {data / 'song_data'}\n"
+        f"LOG_JSONPATH = {data / 'log_json_path.json'}\n"
+    )
+    return path
+
+
 def measure_full(python: str, data: Path, runs: int, profile: Path | None = None) -> dict:
     """create_tables.py + a full etl.py load of the data, then the floor; medians over runs."""
     env = {**os.environ, PROFILE_ENV: str(profile)} if profile else None
     with tempfile.TemporaryDirectory(prefix="sparkify-bench-") as work:
-        config = Path(work) / "bench.cfg"
-        config.write_text(
-            "[DWH]\nENGINE = duckdb\nDUCKDB_PATH = bench.duckdb\n"
-            f"[S3]\nLOG_DATA = {data / 'log_data'}\nSONG_DATA = {data / 'song_data'}\n"
-            f"LOG_JSONPATH = {data / 'log_json_path.json'}\n"
-        )
+        config = write_config(Path(work) / "bench.cfg", data, data / "log_data")
         measured = []
         for number in range(1, runs + 1):
             run_measured([python, "create_tables.py", "--config", str(config), "--yes", "-q"])
@@ -236,12 +241,7 @@ def measure_daily(python: str, data: Path, runs: int) -> dict:
 def _measure_daily(python: str, data: Path, work: Path, runs: int) -> dict:
     days = sorted((data / "log_data").rglob("*.json"))
     log_data = work / "daily" / "log_data"
-    config = work / "daily.cfg"
-    config.write_text(
-        "[DWH]\nENGINE = duckdb\nDUCKDB_PATH = daily.duckdb\n"
-        f"[S3]\nLOG_DATA = {log_data}\nSONG_DATA = {data / 'song_data'}\n"
-        f"LOG_JSONPATH = {data / 'log_json_path.json'}\n"
-    )
+    config = write_config(work / "daily.cfg", data, log_data)
 
     def link(day: Path) -> None:  # the input folder holds links to the generated files
         target = log_data / day.relative_to(data / "log_data")
