@@ -24,6 +24,7 @@ import datetime as dt
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import sql_queries as sql
@@ -33,7 +34,7 @@ SOURCES = ("LOG_DATA", "SONG_DATA")
 _TABLE_SOURCE = {"staging_events": "LOG_DATA", "staging_songs": "SONG_DATA"}
 RECORD_COLUMNS = ("source", "file_name", "size_bytes", "version", "row_count", "reject_count", "run_id", "loaded_at")
 
-READ_RECORD = "SELECT source, file_name, size_bytes, version FROM loaded_files"
+READ_RECORD = "SELECT file_name, size_bytes, version FROM loaded_files WHERE source = {p}"
 
 
 class SourceFile(NamedTuple):
@@ -44,6 +45,25 @@ class SourceFile(NamedTuple):
     size: int
     version: str  # local: modification time in ns; S3: the ETag
     location: str  # the local path, or the s3:// URI
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One input's files as listed, keyed by name: what a run compares with its record.
+
+    Dicts, not a SourceFile per file: a daily run compares tens of thousands
+    of song files it will not load with the record, and builds a SourceFile
+    only for those it loads.
+    """
+
+    source: str
+    versions: dict[str, tuple[int, str]]  # name -> (size, version)
+    locations: dict[str, str]  # name -> the local path or the s3:// URI
+
+    def files(self, names: Iterable[str] | None = None) -> list[SourceFile]:
+        """These files (all of them by default), in name order."""
+        chosen = sorted(self.versions if names is None else names)
+        return [SourceFile(self.source, name, *self.versions[name], self.locations[name]) for name in chosen]
 
 
 @dataclass
@@ -75,35 +95,36 @@ class Batch:
 
 def read_record(engine) -> dict[str, dict[str, tuple[int, str]]]:
     """Per input, file -> (size, version) of every file loaded so far."""
-    record: dict[str, dict[str, tuple[int, str]]] = {source: {} for source in SOURCES}
-    for source, name, size, version in engine.query(READ_RECORD):
-        record.setdefault(source, {})[name] = (size, version)
-    return record
+    statement = engine.render(READ_RECORD)
+    return {
+        source: {name: (size, version) for name, size, version in engine.query(statement, [source])}
+        for source in SOURCES
+    }
 
 
-def plan(listing: dict[str, list[SourceFile]], record: dict, full_refresh: bool = False) -> Batch:
+def plan(listing: dict[str, Listing], record: dict, full_refresh: bool = False) -> Batch:
     """The batch of a run: every listed file on a full refresh, else those not in the record.
 
     Raises InputError, naming the first one, when a loaded file has changed.
     """
     if full_refresh:
-        return Batch(files={source: list(files) for source, files in listing.items()}, full_refresh=True)
+        return Batch(files={source: listed.files() for source, listed in listing.items()}, full_refresh=True)
     batch = Batch(files={})
-    for source, files in listing.items():
+    for source, listed in listing.items():
         known = record.get(source, {})
-        new = []
-        for file in files:
-            loaded = known.get(file.name)
-            if loaded is None:
-                new.append(file)
-            elif loaded != (file.size, file.version):
-                raise InputError(
-                    f"{source} file {file.name} changed since it was loaded (size or "
-                    f"{'ETag' if file.location.startswith('s3://') else 'modification time'}) - its rows would "
-                    "be counted twice: python etl.py --full-refresh rebuilds from all the input"
-                )
-        batch.files[source] = new
-        batch.already_loaded[source] = len(files) - len(new)
+        if listed.versions.items() <= known.items():  # the usual case for the song catalogue: one pass, in C
+            differ = []
+        else:
+            differ = [name for name, version in listed.versions.items() if known.get(name) != version]
+        changed = sorted(name for name in differ if name in known)
+        if changed:
+            kind = "ETag" if listed.locations[changed[0]].startswith("s3://") else "modification time"
+            raise InputError(
+                f"{source} file {changed[0]} changed since it was loaded (size or {kind}) - its rows would "
+                "be counted twice: python etl.py --full-refresh rebuilds from all the input"
+            )
+        batch.files[source] = listed.files(differ)
+        batch.already_loaded[source] = len(listed.versions) - len(differ)
         # a listing names each file once: the loaded files not listed any more are the rest
         batch.removed[source] = len(known) - batch.already_loaded[source]
     return batch

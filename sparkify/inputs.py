@@ -22,7 +22,7 @@ from typing import BinaryIO
 import sql_queries as sql
 from sparkify.config import Inputs, is_s3
 from sparkify.errors import ConfigError, InputError
-from sparkify.incremental import Batch, SourceFile
+from sparkify.incremental import Batch, Listing, plan
 from sparkify.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -52,16 +52,16 @@ def shown(path: str) -> str:
         return path
 
 
-def json_files(location: str, what: str) -> list[tuple[str, os.stat_result]]:
-    """The regular *.json files under a local folder (or the file itself), sorted, each once,
-    with its stat (size, modification time) as the scan took it.
+def json_files(location: str, what: str) -> dict[str, os.stat_result]:
+    """The regular *.json files under a local folder (or the file itself), each once, with its
+    stat (size, modification time) as the scan took it; in no particular order.
 
     Paths stay strings: with tens of thousands of song files, Path objects
     alone would cost more than reading the files.
     """
     root = Path(location)
     if root.is_file():
-        return [(str(root), os.stat(root))]
+        return {str(root): os.stat(root)}
     if not root.is_dir():
         raise InputError(f"{what} folder {root} not found - check [S3] {what} in the config")
     found = _scan(str(root))
@@ -70,7 +70,7 @@ def json_files(location: str, what: str) -> list[tuple[str, os.stat_result]]:
     return found
 
 
-def _scan(root: str) -> list[tuple[str, os.stat_result]]:
+def _scan(root: str) -> dict[str, os.stat_result]:
     """Every regular *.json file under root, each file read once whatever links lead to it.
 
     A linked folder is followed once, by its identity (device, inode): a link
@@ -142,15 +142,14 @@ def _scan(root: str) -> list[tuple[str, os.stat_result]]:
                     _add(found, entry.path, entry.stat(follow_symlinks=False))
                 except OSError as exc:
                     raise cannot_read(exc, entry.path) from None
-    listed = sorted(found.items())  # by path: each path is there once
     if not linked and all(info.st_nlink == 1 for info in found.values()):
-        return listed  # the usual case: no link anywhere, so no file has two names here
+        return found  # the usual case: no link anywhere, so no file has two names here
     seen_files: set[tuple[int, int]] = set()
-    once = []
-    for path, info in listed:  # a file with several names (links) is read once, by its first name
+    once = {}
+    for path, info in sorted(found.items()):  # a file with several names (links) is read once, by its first name
         if (info.st_dev, info.st_ino) not in seen_files:
             seen_files.add((info.st_dev, info.st_ino))
-            once.append((path, info))
+            once[path] = info
     return once
 
 
@@ -248,33 +247,41 @@ def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def list_inputs(inputs: Inputs) -> dict[str, list[SourceFile]]:
+def list_inputs(inputs: Inputs) -> dict[str, Listing]:
     """Every input file with its version, per input (LOG_DATA, SONG_DATA): what a run compares with its record."""
     return {"LOG_DATA": _listed(inputs.log_data, "LOG_DATA"), "SONG_DATA": _listed(inputs.song_data, "SONG_DATA")}
 
 
-def _listed(location: str, what: str) -> list[SourceFile]:
+def _listed(location: str, what: str) -> Listing:
     if is_s3(location):
         from sparkify import aws  # boto3 is only needed for s3:// inputs
 
-        return [SourceFile(what, obj.name, obj.size, obj.etag, obj.uri) for obj in aws.list_prefix(location)]
+        objects = aws.list_prefix(location)
+        listed = Listing(what, {obj.name: (obj.size, obj.etag) for obj in objects}, {obj.name: obj.uri for obj in objects})
+        if len(listed.versions) < len(objects):
+            twice = next(obj for obj, other in zip(objects, objects[1:]) if obj.name == other.name)
+            raise InputError(
+                f"{twice.uri} and another object under {location} both have the name {twice.name} "
+                "(a key with // in it) - rename one"
+            )
+        return listed
+    found = json_files(location, what)
     root = Path(location)
-    base = str(root.parent if root.is_file() else root).rstrip(os.sep) + os.sep
-    cut = len(base)
-    listed = [
-        SourceFile(what, path[cut:] if path.startswith(base) else os.path.basename(path),
-                   info.st_size, str(info.st_mtime_ns), path)
-        for path, info in json_files(location, what)
-    ]
+    if root.is_file():
+        names = [root.name]
+    else:
+        cut = len(str(root).rstrip(os.sep)) + len(os.sep)  # every path found starts with the root's
+        names = [path[cut:] for path in found]
     if os.sep != "/":  # the record names files with /, on any machine
-        listed = [file._replace(name=file.name.replace(os.sep, "/")) for file in listed]
-    return listed
+        names = [name.replace(os.sep, "/") for name in names]
+    versions = {name: (info.st_size, str(info.st_mtime_ns)) for name, info in zip(names, found.values())}
+    return Listing(what, versions, dict(zip(names, found)))
 
 
 def resolve(inputs: Inputs, workdir: Path, batch: Batch | None = None) -> LocalFiles:
     """The batch's files on this machine (all the input's without a batch); s3:// ones are downloaded into workdir."""
     if batch is None:
-        batch = Batch(files=list_inputs(inputs))
+        batch = plan(list_inputs(inputs), {}, full_refresh=True)
     display: dict[str, str] = {}
 
     def fetch(what: str) -> list[str]:

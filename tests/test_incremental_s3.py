@@ -103,12 +103,27 @@ def test_list_inputs_gives_name_size_etag_and_uri_of_each_s3_file(bucket):
 
     listing = inputs.list_inputs(Inputs(log_data=LOG_DATA, song_data=SONG_DATA, log_jsonpath=None, region="us-west-2"))
 
-    assert listing == {
+    assert {source: listed.files() for source, listed in listing.items()} == {
         "LOG_DATA": [SourceFile("LOG_DATA", "2018/11/2018-11-01-events.json", len(lines(event())), events_etag,
                                 f"{LOG_DATA}/2018/11/2018-11-01-events.json")],
         "SONG_DATA": [SourceFile("SONG_DATA", "A/B/C/TRABC1.json", len(song_body), song_etag,
                                  f"{SONG_DATA}/A/B/C/TRABC1.json")],
     }
+
+
+def test_two_s3_keys_with_one_name_stop_the_listing_naming_them(bucket):
+    # "raw/log_data//x.json" and "raw/log_data/x.json" are both x.json under the prefix:
+    # the record could not tell them apart, so neither may be loaded in its place
+    put(bucket, "raw/log_data/2018/x.json", lines(event()))
+    put(bucket, "raw/log_data//2018/x.json", lines(event(ts=2)))
+    put(bucket, "raw/song_data/A/TRA.json", b"{}\n")
+
+    with pytest.raises(InputError) as caught:
+        inputs.list_inputs(Inputs(log_data=LOG_DATA, song_data=SONG_DATA, log_jsonpath=None, region="us-west-2"))
+
+    assert str(caught.value).endswith(f"and another object under {LOG_DATA} both have the name 2018/x.json "
+                                      "(a key with // in it) - rename one")
+    assert str(caught.value).startswith(f"s3://{BUCKET}/raw/log_data/")
 
 
 # ------------------------------------------------------------------ COPY manifests

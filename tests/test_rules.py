@@ -240,7 +240,7 @@ def test_failed_check_rolls_back(inputs, warehouse, monkeypatch, tmp_path, break
     monkeypatch.setattr(sql, "STAR_UPSERTS", broken)
     config = load_config(warehouse)
     with connect(config) as engine:
-        batch = incremental.Batch(files=inputs_.list_inputs(config.inputs), full_refresh=True)
+        batch = incremental.plan(inputs_.list_inputs(config.inputs), {}, full_refresh=True)
         staging.load(engine, inputs_.resolve(config.inputs, tmp_path, batch), tmp_path, 0, batch)
         with pytest.raises(WarehouseError) as failure:
             transforms.build_star_schema(engine, full_refresh=True)
