@@ -283,6 +283,17 @@ def delete_rows(table: str) -> str:
     return f"DELETE FROM {table}"
 
 
+# A successful run empties staging at the end of its star-schema transaction, as AWS's
+# merge procedure drops its staging table once merged
+# (https://docs.aws.amazon.com/redshift/latest/dg/merge-replacing-existing-rows.html):
+# the batch is in the star schema and loaded_files counts its rows per file, so no
+# copy of it is kept and the next run has nothing to clear. A refused or failed run
+# leaves its batch in staging, to inspect beside load_errors. DELETE, not TRUNCATE:
+# on Redshift TRUNCATE commits the transaction it runs in
+# (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html).
+STAGING_EMPTIED = tuple(delete_rows(table) for table in STAGING_TABLES)
+
+
 # The first rejected records of a load, in file order, for the one-line error.
 FIRST_LOAD_ERRORS = """
 SELECT table_name, source_file, line_number, reason

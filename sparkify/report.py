@@ -42,7 +42,9 @@ def collect(engine: Engine, staging: StagingResult | None, batch: Batch) -> RunS
     summary = RunSummary(
         target=engine.config.describe(), staging=staging, inputs=batch.counts(), full_refresh=batch.full_refresh
     )
-    for table in sql.STAGING_TABLES + sql.STAR_TABLES:
+    for table in sql.STAGING_TABLES:  # what this run staged: a successful run empties staging
+        summary.rows[table] = staging.rows[table] if staging else 0
+    for table in sql.STAR_TABLES:
         summary.rows[table] = engine.count(table)
     summary.plays, summary.matched = engine.query(sql.MATCH_RATE)[0]
     return summary
@@ -67,6 +69,7 @@ def planned(engine: Engine, batch: Batch, max_errors: int) -> RunSummary:
         for _, statement in sql.STAR_UPSERTS:
             lines.append("  " + engine.render(statement).strip().replace("\n", "\n  ") + ";")
         lines.append("  INSERT INTO loaded_files ... (one row per file above);")
+        lines.extend(f"  {statement};" for statement in sql.STAGING_EMPTIED)
     return RunSummary(
         target=engine.config.describe(), staging=None, inputs=batch.counts(), full_refresh=batch.full_refresh, plan=lines
     )

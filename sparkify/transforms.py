@@ -3,9 +3,10 @@
 Staging holds only the batch (the files new since the last run; every file on
 a first run or with --full-refresh). The statements (sql_queries.STAR_UPSERTS)
 choose each touched key again from everything loaded for it, so after any
-sequence of runs the star schema equals one full load of the same files. A
-failure anywhere rolls the transaction back: the tables, the state kept
-between runs and the record are exactly as they were.
+sequence of runs the star schema equals one full load of the same files. The
+transaction ends by emptying staging (sql_queries.STAGING_EMPTIED). A failure
+anywhere rolls it back: the tables, the state kept between runs and the
+record are exactly as they were, and staging still holds the batch.
 """
 
 from __future__ import annotations
@@ -49,4 +50,6 @@ def build_star_schema(engine: Engine, record: list[tuple] | None = None, full_re
         checks.run(engine, before)
         if record is not None:
             incremental.write_record(engine, record, replace=full_refresh)
+        for statement in sql.STAGING_EMPTIED:
+            engine.execute(statement)
     return seconds

@@ -214,6 +214,16 @@ def table(config: Path, name: str, order_by: str = "1") -> list[tuple]:
     return fetch(config, f"SELECT * FROM {name} ORDER BY {order_by}")
 
 
+def loaded_rows(config: Path, source: str) -> int:
+    """The records the runs so far loaded from an input (LOG_DATA, SONG_DATA), as the record of
+    loaded files counts them: a successful run empties staging, its rows are in the star schema."""
+    from sparkify.engines import connect
+
+    with connect(load_config(config)) as engine:
+        statement = engine.render("SELECT COALESCE(SUM(row_count), 0) FROM loaded_files WHERE source = {p}")
+        return int(engine.query(statement, [source])[0][0])
+
+
 # ------------------------------------------------------------------ PostgreSQL
 
 

@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from conftest import build, event, fetch, play, run, song, table
+from conftest import build, event, fetch, loaded_rows, play, run, song, table
 
 import create_tables
 import etl
@@ -45,7 +45,13 @@ def load_errors(config) -> list[tuple]:
 
 
 def staged_users(config) -> list[str]:
+    """The userId of each staged event: what a refused run leaves in staging to inspect."""
     return [user for (user,) in fetch(config, "SELECT user_id FROM staging_events ORDER BY ts, user_id")]
+
+
+def users(config) -> list[int]:
+    """The users in the star schema: after an accepted run, staging is empty and its events are there."""
+    return [user for (user,) in fetch(config, "SELECT user_id FROM users ORDER BY user_id")]
 
 
 def line(record) -> str:
@@ -165,7 +171,7 @@ def test_user_id_text_that_is_not_a_plain_integer_is_rejected(inputs, warehouse,
     assert [row[:5] for row in load_errors(warehouse)] == [
         ("staging_events", str(path.resolve()), number, "userId", "userId is not an integer") for number in (2, 3, 4)
     ]
-    assert staged_users(warehouse) == ["10"]
+    assert (users(warehouse), loaded_rows(warehouse, "LOG_DATA")) == ([10], 1)
 
 
 def test_ts_out_of_range_is_a_bad_record_not_a_crash(inputs, warehouse, capsys):
@@ -366,7 +372,7 @@ def test_blank_lines_in_a_clean_file_are_skipped(inputs, warehouse, capsys):
     assert (code, err) == (0, "")
     assert summary_count(out, "staging_events") == 2
     assert summary_count(out, "rejected") == 0
-    assert staged_users(warehouse) == ["10", "11"]
+    assert (users(warehouse), loaded_rows(warehouse, "LOG_DATA")) == ([10, 11], 2)
 
 
 def test_crlf_line_endings_load_like_lf(inputs, warehouse, capsys):
@@ -378,10 +384,9 @@ def test_crlf_line_endings_load_like_lf(inputs, warehouse, capsys):
     code, out, err = run_etl(warehouse, capsys)
 
     assert (code, err) == (0, "")
-    assert fetch(warehouse, "SELECT user_id, page, user_agent FROM staging_events ORDER BY ts") == [
-        ("10", "NextSong", records[0]["userAgent"]),
-        ("11", "Home", records[1]["userAgent"]),
-    ]
+    assert fetch(warehouse, "SELECT user_id, user_agent FROM songplays") == [(10, records[0]["userAgent"])]
+    assert fetch(warehouse, "SELECT user_id, last_name FROM users ORDER BY user_id") == [(10, "Lovelace"), (11, "Lovelace")]
+    assert loaded_rows(warehouse, "LOG_DATA") == 2
 
 
 def test_crlf_bad_line_is_named_without_its_carriage_return(inputs, warehouse, capsys):
@@ -428,7 +433,10 @@ def test_bad_lines_in_one_file_do_not_stop_the_good_files(inputs, warehouse, cap
     assert (code, err) == (0, "")
     assert re.search(r"^  staging_events\s+8 rows from 4 new files$", out, re.MULTILINE), out
     assert summary_count(out, "rejected") == 1
-    assert sorted(staged_users(warehouse)) == ["1", "1", "2", "2", "3", "3", "4", "4"]
+    assert users(warehouse) == [1, 2, 3, 4]
+    assert dict(fetch(warehouse, "SELECT file_name, row_count FROM loaded_files WHERE source = 'LOG_DATA'")) == {
+        f"2018/11/2018-11-0{day}-events.json": 2 for day in (1, 2, 3, 4)
+    }
     assert [row[:5] for row in load_errors(warehouse)] == [("staging_events", str(bad.resolve()), 2, None, "malformed JSON")]
 
 

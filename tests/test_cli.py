@@ -107,7 +107,7 @@ def test_create_tables_without_yes_asks_and_no_answer_means_no(duckdb_warehouse,
 
     assert code == 1
     question, refusal = err.splitlines()
-    assert question.startswith("This drops staging_events (2 rows), staging_songs (1 rows), songplays (1 rows)")
+    assert question.startswith("This drops songplays (1 rows), users (2 rows)")  # staging is empty after a run
     assert refusal == "Type 'yes' to continue: error: not confirmed - no table was dropped (answer yes, or pass --yes)"
     assert row_counts(duckdb_warehouse) == before
 

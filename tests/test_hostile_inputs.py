@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, build, event, fetch, play, run, song, write_config
+from conftest import REPO, build, event, fetch, loaded_rows, play, run, song, write_config
 
 import create_tables
 import etl
@@ -99,7 +99,7 @@ def test_symlink_loop_among_song_folders_reads_each_song_once(inputs, config, ca
 
     assert (code, err) == (0, "")
     assert "staging_songs              2 rows from 2 new files" in out
-    assert count(config, "staging_songs") == 2
+    assert loaded_rows(config, "SONG_DATA") == 2
 
 
 def test_links_to_one_folder_read_it_once(inputs, config, capsys):
@@ -119,7 +119,8 @@ def test_links_to_one_folder_read_it_once(inputs, config, capsys):
     code, out, err = run_etl(config, capsys)
 
     assert (code, err) == (0, "")
-    assert sorted(fetch(config, "SELECT song_id FROM staging_songs")) == [("SOAAA",), ("SOBBB",), ("SOCCC",)]
+    assert sorted(fetch(config, "SELECT song_id FROM songs")) == [("SOAAA",), ("SOBBB",), ("SOCCC",)]
+    assert loaded_rows(config, "SONG_DATA") == 3
 
 
 def test_links_to_one_file_read_it_once(inputs, config, capsys):
@@ -131,7 +132,7 @@ def test_links_to_one_file_read_it_once(inputs, config, capsys):
     code, out, err = run_etl(config, capsys)
 
     assert (code, err) == (0, "")
-    assert count(config, "staging_events") == 1
+    assert loaded_rows(config, "LOG_DATA") == 1
     assert count(config, "songplays") == 1
 
 
@@ -144,7 +145,7 @@ def test_a_hard_link_alone_is_read_once(inputs, config, capsys):
     code, out, err = run_etl(config, capsys)
 
     assert (code, err) == (0, "")
-    assert count(config, "staging_songs") == 1
+    assert loaded_rows(config, "SONG_DATA") == 1
 
 
 def test_dangling_link_named_json_is_skipped_with_one_warning(inputs, config, capsys):
@@ -192,7 +193,7 @@ def test_directory_named_json_is_a_folder_whose_files_are_read(inputs, config, c
     code, out, err = run_etl(config, capsys)
 
     assert (code, err) == (0, "")
-    assert count(config, "staging_songs") == 2
+    assert loaded_rows(config, "SONG_DATA") == 2
 
 
 def test_unreadable_song_file_is_named(inputs, config):
@@ -293,7 +294,8 @@ def test_record_over_16_mb_is_rejected_even_when_no_rule_looks_at_it(inputs, war
         (str(big_song), 1, None, "record larger than 16 MB"),
     ])
     assert count(warehouse, "songplays") == 1
-    assert fetch(warehouse, "SELECT song_id FROM staging_songs") == [("SOAAA",)]
+    assert fetch(warehouse, "SELECT song_id FROM songs") == [("SOAAA",)]
+    assert (loaded_rows(warehouse, "LOG_DATA"), loaded_rows(warehouse, "SONG_DATA")) == (1, 1)
 
 
 def test_json_nested_100000_deep_is_a_rejected_record_and_the_rest_of_its_file_loads(inputs, warehouse):
@@ -315,8 +317,9 @@ def test_json_nested_100000_deep_is_a_rejected_record_and_the_rest_of_its_file_l
         (str(songs[2]), 1, None, "malformed JSON"),
         (str(songs[2]), 2, None, "malformed JSON"),
     ]
-    assert count(warehouse, "staging_events") == 2
-    assert fetch(warehouse, "SELECT song_id FROM staging_songs") == [("SOAAA",)]
+    assert loaded_rows(warehouse, "LOG_DATA") == 2
+    assert fetch(warehouse, "SELECT song_id FROM songs") == [("SOAAA",)]
+    assert loaded_rows(warehouse, "SONG_DATA") == 1
 
 
 def test_jsonpaths_file_nested_too_deep_is_a_config_error(inputs, config, capsys):
@@ -374,4 +377,4 @@ def test_invalid_utf8_with_nul_bytes_in_one_line_is_invalid_utf8_on_every_engine
     if engine_name == "postgres":
         assert not any("\x00" in text for text in raw)
     assert raw[0].replace("\x00", "").startswith('{"ts": 1541105830797, "userId": "11", "firstName": "Ren')
-    assert count(warehouse, "staging_events") == 1
+    assert loaded_rows(warehouse, "LOG_DATA") == 1

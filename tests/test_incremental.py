@@ -277,6 +277,23 @@ def loaded(warehouse, inputs):
     return warehouse
 
 
+def test_a_successful_run_empties_staging_and_says_what_it_staged(warehouse, inputs, capsys):
+    inputs.events([event(ts=ts(1, 0)), play("Song A", "Artist A", 200.0, ts=ts(1, 1))])
+    inputs.songs([song("SOA", "Song A", "ARA", "Artist A", 200.0)])
+    assert run(create_tables, "--config", warehouse, "--yes", "-q") == 0
+
+    code, out, _ = etl_run(warehouse, capsys, "--json")
+
+    assert code == 0
+    assert json.loads(out)["rows"] == {
+        "staging_events": 2, "staging_songs": 1, "songplays": 1, "users": 1, "songs": 1, "artists": 1, "time": 1,
+    }
+    # the batch is in the star schema and the record counts it: no copy stays in staging
+    assert fetch(warehouse, "SELECT COUNT(*) FROM staging_events") == [(0,)]
+    assert fetch(warehouse, "SELECT COUNT(*) FROM staging_songs") == [(0,)]
+    assert sorted(fetch(warehouse, "SELECT source, row_count FROM loaded_files")) == [("LOG_DATA", 2), ("SONG_DATA", 1)]
+
+
 def test_a_run_with_nothing_new_changes_nothing(loaded, capsys):
     before = everything(loaded)
     code, out, _ = etl_run(loaded, capsys)
@@ -286,6 +303,7 @@ def test_a_run_with_nothing_new_changes_nothing(loaded, capsys):
     code, out, _ = etl_run(loaded, capsys, "--json")
     summary = json.loads(out)
     assert code == 0 and summary["nothing_new"] is True
+    assert (summary["rows"]["staging_events"], summary["rows"]["staging_songs"]) == (0, 0)  # it staged nothing
     assert summary["inputs"] == {
         "LOG_DATA": {"new": 0, "changed": 0, "already_loaded": 1, "removed": 0},
         "SONG_DATA": {"new": 0, "changed": 0, "already_loaded": 2, "removed": 0},
@@ -381,6 +399,7 @@ def test_a_dry_run_lists_the_new_files_and_changes_nothing(loaded, inputs, capsy
     assert "  2018/11/2018-11-02-events.json" in out.splitlines()
     assert "  A/B/D/TRABD00000.json" in out.splitlines()
     assert "INSERT INTO songplays" in out
+    assert out.splitlines()[-2:] == ["  DELETE FROM staging_events;", "  DELETE FROM staging_songs;"]
     assert everything(loaded) == before
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import REAL_SAMPLE, build, fetch, write_config
+from conftest import REAL_SAMPLE, build, fetch, loaded_rows, write_config
 
 pytestmark = pytest.mark.skipif(not REAL_SAMPLE.is_dir(), reason="the real sample is not beside the repo")
 
@@ -53,8 +53,8 @@ def count(config, table):
 def test_real_sample_follows_the_rules(raw, real_warehouse):
     events, songs = raw
     plays = [e for e in events if e["page"] == "NextSong"]
-    assert count(real_warehouse, "staging_events") == len(events) == 8056
-    assert count(real_warehouse, "staging_songs") == len(songs) == 71
+    assert loaded_rows(real_warehouse, "LOG_DATA") == len(events) == 8056
+    assert loaded_rows(real_warehouse, "SONG_DATA") == len(songs) == 71
     assert count(real_warehouse, "load_errors") == 0
     assert count(real_warehouse, "songplays") == len(plays)
     assert count(real_warehouse, "time") == len({e["ts"] for e in plays})

@@ -701,4 +701,7 @@ def test_the_star_upsert_on_redshift_is_one_locked_transaction_with_the_record(c
     assert [params for s, params in sent if "MAX(songplay_id)" not in s and params and 41 in params]  # "before" = 41
     insert = next(params for s, params in sent if s.startswith("INSERT INTO loaded_files"))
     assert insert == list(record[0])
+    # then staging is emptied inside the transaction: DELETE, as TRUNCATE would commit it
+    assert statements[-3:-1] == ["DELETE FROM staging_events", "DELETE FROM staging_songs"]
+    assert not [s for s in statements if s.upper().startswith("TRUNCATE")]
     assert "ROLLBACK" not in statements

@@ -248,3 +248,5 @@ def test_failed_check_rolls_back(inputs, warehouse, monkeypatch, tmp_path, break
     after = all_tables(warehouse)
     for name in sql.STAR_TABLES:
         assert after[name] == before[name], name
+    # a successful run empties staging; a failed one leaves its batch there, to inspect
+    assert (len(before["staging_events"]), len(after["staging_events"])) == (0, 2)
