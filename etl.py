@@ -13,7 +13,8 @@ from sparkify.config import load_config
 DESCRIPTION = """\
 Load the song and event files that are new since the last run into
 staging_events and staging_songs, upsert songplays, users, songs, artists and
-time from them in one transaction, and print a summary.
+time from them in one transaction (which then empties staging), and print a
+summary.
 
 Whatever order files arrive in (late days, songs after their plays), the star
 schema equals what one full load of every file loaded so far would give;
@@ -22,7 +23,8 @@ loaded stops the run before anything changes; --full-refresh rebuilds
 everything from all the input. A run with nothing new changes nothing.
 
 Records that break the input rules go to table load_errors; with more of them
-than MAX_ERRORS the run fails before the star schema is touched.
+than MAX_ERRORS the run fails before the star schema is touched, and leaves
+its batch in staging to inspect.
 
 Run create_tables.py once first."""
 
