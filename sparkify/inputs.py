@@ -267,7 +267,7 @@ def _listed(location: str, what: str) -> Listing:
         return listed
     found = json_files(location, what)
     root = Path(location)
-    if root.is_file():
+    if str(root) in found:  # the location is a file (a folder's files all have longer paths)
         names = [root.name]
     else:
         cut = len(str(root).rstrip(os.sep)) + len(os.sep)  # every path found starts with the root's

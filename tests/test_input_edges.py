@@ -91,3 +91,14 @@ def test_a_record_larger_than_the_reader_takes_is_rejected_by_line(inputs, wareh
     assert build(warehouse, "--max-errors", "1") == 0
     assert rejected(warehouse) == [(str(path), 2, None, "record larger than 16 MB")]
     assert fetch(warehouse, "SELECT COUNT(*) FROM songplays") == [(2,)]
+
+
+def test_log_data_may_name_one_file_which_the_record_knows_by_its_name(inputs, warehouse):
+    path = inputs.events([play("S", "A", 1.0)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    warehouse.write_text(warehouse.read_text().replace("input/log_data", "input/log_data/2018/11/2018-11-01-events.json"))
+    assert build(warehouse) == 0
+    assert fetch(warehouse, "SELECT file_name, size_bytes, row_count FROM loaded_files WHERE source = 'LOG_DATA'") == [
+        ("2018-11-01-events.json", path.stat().st_size, 1)
+    ]
+    assert fetch(warehouse, "SELECT song_id FROM songplays") == [("SO1",)]
