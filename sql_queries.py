@@ -6,7 +6,7 @@ Where the dialects differ the statement has a placeholder that the engine fills
 
 - ``{attributes}``: what follows a CREATE TABLE's column list. Redshift gives
   DISTSTYLE / DISTKEY / SORTKEY (reasoning beside each table below and in the
-  README); DuckDB and PostgreSQL give nothing.
+  docs/redshift.md); DuckDB and PostgreSQL give nothing.
 - ``{start_time}``: turns the event's ``ts`` (epoch milliseconds, UTC) into a
   TIMESTAMP keeping the milliseconds.
 

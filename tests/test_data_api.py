@@ -375,4 +375,4 @@ def test_unreachable_warehouse_is_one_line(tmp_path, monkeypatch):
         "sparkify_admin): cannot call the Redshift Data API (ExecuteStatement): AWS refused the request "
         "(ValidationException: Cluster sparkify-dwh not found) - fix the matching setting in dwh.cfg - check "
         "[CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the IAM permissions "
-        "(README: Run it on Redshift)")
+        "(docs/redshift.md)")

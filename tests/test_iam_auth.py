@@ -226,5 +226,5 @@ def test_access_denied_names_the_action_to_allow(stubbed, tmp_path, capsys, serv
     assert etl.main(["--config", str(write_cfg(tmp_path, **cluster)), "-q"]) == 1
     assert capsys.readouterr().err == (
         f"error: cannot get temporary database credentials for {target}: access denied - allow {action} to your "
-        "IAM identity (see README, Run it on Redshift), or set [CLUSTER] AUTH = password and DWH_DB_PASSWORD\n"
+        "IAM identity (see docs/redshift.md), or set [CLUSTER] AUTH = password and DWH_DB_PASSWORD\n"
     )

@@ -30,7 +30,7 @@ def describe(redshift, identifier: str) -> dict | None:
 
 # ManageMasterPassword: Redshift generates the master password, keeps it in an AWS Secrets Manager secret it
 # creates (rotated every 30 days) and deletes that secret with the cluster; whoever creates the cluster needs
-# secretsmanager permissions for it (README, 1. Credentials). "Managing Amazon Redshift admin passwords using
+# secretsmanager permissions for it (docs/redshift.md, 1. Credentials). "Managing Amazon Redshift admin passwords using
 # AWS Secrets Manager": https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html
 KEPT_BY_AWS = "master password kept by AWS Secrets Manager"
 

@@ -76,7 +76,7 @@ def _asking(what: str, action: str, target: str, key: str, region: str) -> Itera
             if code in _DENIED:
                 raise AwsError(
                     f"cannot {what}: access denied - allow {action} to your IAM identity "
-                    "(see README, Run it on Redshift), or set [CLUSTER] AUTH = password and DWH_DB_PASSWORD"
+                    "(see docs/redshift.md), or set [CLUSTER] AUTH = password and DWH_DB_PASSWORD"
                 ) from None
             if code in ("ClusterNotFound", "ResourceNotFoundException"):
                 raise AwsError(

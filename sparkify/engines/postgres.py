@@ -95,7 +95,7 @@ class PostgresEngine(Engine):
             raise WarehouseError(
                 f"cannot reach {cls.name} through the Data API ({target.describe()}): {first_line(exc)} "
                 "- check [CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the IAM "
-                "permissions (README: Run it on Redshift)"
+                "permissions (docs/redshift.md)"
             ) from None
         return cls(config, connection)
 
