@@ -144,6 +144,10 @@ class Inputs:
     # Redshift: where each run writes the COPY manifests of its new files (an s3:// prefix of yours)
     manifest_prefix: str | None = None
 
+    def location(self, source: str) -> str:
+        """Where an input (LOG_DATA, SONG_DATA: sparkify.schema.INPUTS) is."""
+        return {"LOG_DATA": self.log_data, "SONG_DATA": self.song_data}[source]
+
 
 @dataclass(frozen=True)
 class Config:
