@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import build, event, fetch, song
+from helpers import build, event, fetch, song
 
 import sql_queries as sql
 from sparkify import rules, schema
@@ -109,7 +109,7 @@ def _as_copy_stages(record: dict, columns: tuple[str, ...], keys: tuple[str, ...
 
 
 def test_rules_after_copy_give_the_same_verdicts(warehouse):
-    from conftest import run
+    from helpers import run
     import create_tables
 
     assert run(create_tables, "--config", warehouse, "--yes", "-q") == 0
