@@ -70,7 +70,7 @@ EVENT_JSON_KEYS = tuple(column.key for column in schema.table("staging_events").
 # Song files are loaded with 'auto ignorecase': columns are named as the keys.
 STAGING_SONGS_COLUMNS = tuple(column.name for column in schema.table("staging_songs").input_columns)
 
-STAGING_TABLES = ("staging_events", "staging_songs")
+STAGING_TABLES = tuple(schema.STAGING_INPUTS.values())  # staging_events, staging_songs
 # Kept between runs so that an incremental run gives what one full load would.
 STATE_TABLES = ("song_catalog", "user_latest", "songplay_tracks")
 RECORD_TABLE = "loaded_files"
