@@ -226,6 +226,20 @@ class ConfigReader:
         """The error for a value that is there but wrong: "dwh.cfg: [S] K = v <why>"."""
         return ConfigError(f"{self.name}: [{section}] {key} = {value} {why}")
 
+    # The two settings both the pipeline and the AWS scripts (sparkify.aws.settings) decide
+    # on: read here only, so they cannot read them differently.
+
+    def connection(self) -> str:
+        """[DWH] CONNECTION: how statements reach a server engine, direct (the default) or data-api."""
+        method = self.get("DWH", "CONNECTION", "direct").lower()
+        if method not in CONNECTIONS:
+            raise self.fail("DWH", "CONNECTION", method, f"is not a connection - use one of {', '.join(CONNECTIONS)}")
+        return method
+
+    def serverless(self) -> bool:
+        """[CLUSTER] CLUSTER_TYPE = serverless: a Redshift Serverless workgroup, not a cluster."""
+        return (self.get("CLUSTER", "CLUSTER_TYPE") or "").lower() == "serverless"
+
     def whole_number(self, section: str, key: str, default: str | None = None, *, minimum: int | None = None) -> int:
         """Digits only; with minimum, also at least that (and the message says so)."""
         value = self.required(section, key) if default is None else self.get(section, key, default)
@@ -378,10 +392,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
 
 def _data_api(r: ConfigReader, engine: str) -> DataApi | None:
     """[DWH] CONNECTION = data-api: the cluster or workgroup, database and identity; None for direct."""
-    method = r.get("DWH", "CONNECTION", "direct").lower()
-    if method not in CONNECTIONS:
-        raise r.fail("DWH", "CONNECTION", method, f"is not a connection - use one of {', '.join(CONNECTIONS)}")
-    if method == "direct":
+    if r.connection() == "direct":
         return None
     if engine not in DATA_API_ENGINES:
         raise ConfigError(
@@ -389,7 +400,7 @@ def _data_api(r: ConfigReader, engine: str) -> DataApi | None:
             "- the Redshift Data API reaches only Redshift; use CONNECTION = direct"
         )
     identifier, workgroup = r.get("CLUSTER", "IDENTIFIER"), r.get("CLUSTER", "WORKGROUP")
-    if identifier and workgroup and (r.get("CLUSTER", "CLUSTER_TYPE") or "").lower() == "serverless":
+    if identifier and workgroup and r.serverless():
         # setup_cluster.py's own result: IDENTIFIER names what it made, WORKGROUP (which it wrote) is the target
         identifier = None
     if not identifier and not workgroup:
