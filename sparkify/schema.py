@@ -59,14 +59,12 @@ class Table:
 
     def __post_init__(self):
         object.__setattr__(self, "column_names", tuple(column.name for column in self.columns))
-        if (self.distribution == "KEY") != (self.distkey is not None) or self.distribution not in ("EVEN", "ALL", "KEY"):
+        keyed = self.distribution == "KEY"
+        if self.distribution not in ("EVEN", "ALL", "KEY") or keyed != (self.distkey is not None):
             raise ValueError(f"table {self.name}: DISTSTYLE is EVEN, ALL, or KEY with a distkey")
         for name in (self.distkey, *self.sortkey):
             if name is not None and name not in self.column_names:
                 raise ValueError(f"table {self.name}: key {name} is not one of its columns")
-
-    def column(self, name: str) -> Column:
-        return next(column for column in self.columns if column.name == name)
 
     @property
     def input_columns(self) -> tuple[Column, ...]:
@@ -308,7 +306,8 @@ TABLES: tuple[Table, ...] = (
         "star schema (a failed run leaves no trace).",
         (
             Column("source", VARCHAR, 16, nullable=False, comment="LOG_DATA or SONG_DATA"),
-            Column("file_name", VARCHAR, 1024, nullable=False, comment="relative to the input's folder or s3:// prefix"),
+            Column("file_name", VARCHAR, 1024, nullable=False,
+                   comment="relative to the input's folder or s3:// prefix"),
             Column("size_bytes", BIGINT),
             Column("version", VARCHAR, 128, comment="local: modification time (ns); S3: the ETag"),
             Column("row_count", BIGINT, comment="records staged (NULL when COPY does not say)"),

@@ -89,9 +89,12 @@ def test_staging_columns_and_keys_come_from_the_declaration():
     assert "ts" not in sql.text_widths("staging_events")
 
 
+WIDTH_ONLY_FOR_VARCHAR = "a width is given for VARCHAR and only for VARCHAR"
+
+
 @pytest.mark.parametrize("declare, message", [
-    (lambda: schema.Column("title", schema.VARCHAR), "column title: a width is given for VARCHAR and only for VARCHAR"),
-    (lambda: schema.Column("year", schema.INTEGER, 4), "column year: a width is given for VARCHAR and only for VARCHAR"),
+    (lambda: schema.Column("title", schema.VARCHAR), f"column title: {WIDTH_ONLY_FOR_VARCHAR}"),
+    (lambda: schema.Column("year", schema.INTEGER, 4), f"column year: {WIDTH_ONLY_FOR_VARCHAR}"),
     (lambda: schema.Table("t", "", (schema.Column("a", schema.INTEGER),), "KEY", ""),
      "table t: DISTSTYLE is EVEN, ALL, or KEY with a distkey"),
     (lambda: schema.Table("t", "", (schema.Column("a", schema.INTEGER),), "ALL", "", sortkey=("b",)),
