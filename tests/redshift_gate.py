@@ -162,7 +162,7 @@ def _type(segment) -> str:
     return re.sub(r"\(\s*\d+(\s*,\s*\d+)?\s*\)", "(n)", " ".join(segment.raw.upper().split()))
 
 
-def _function(function, parameters) -> set[str]:
+def _function(function) -> set[str]:
     name_segment = next(function.recursive_crawl("function_name"))
     name = name_segment.raw.upper().strip('"')
     args = _args(function)
@@ -182,7 +182,7 @@ def _function(function, parameters) -> set[str]:
         found.add(f"DATE_TRUNC({args[0].raw.lower()}, timestamp)")
     elif name == "COUNT" and "DISTINCT" in keywords:
         found.add("COUNT(DISTINCT expression)")
-    elif name == "COUNT" and any(arg.raw == "*" for arg in args) or (name == "COUNT" and not args and "*" in function.raw):
+    elif name == "COUNT" and [arg.raw for arg in args] == ["*"]:
         found.add("COUNT(*)")
     else:
         found.add(f"{name}/{len(args)}")
@@ -280,7 +280,7 @@ def constructs(tree, parameters: frozenset[str] = frozenset()) -> set[str]:
     for segment in tree.recursive_crawl_all():
         kind = segment.get_type()
         if kind == "function":
-            found |= _function(segment, parameters)
+            found |= _function(segment)
         elif kind == "with_compound_statement":
             found.add("WITH (common table expressions)")
         elif kind == "join_clause":
