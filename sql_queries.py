@@ -206,13 +206,21 @@ FROM source
 WHERE preference = 1
 """
 
+# A staged userId as the text of a user's number: NULL when logged out. The
+# logs write "" for a logged-out event; COPY's BLANKSASNULL and EMPTYASNULL
+# are documented for delimited fields, not for JSON
+# (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html),
+# so a blank id is turned into NULL here, in documented SQL
+# (https://docs.aws.amazon.com/redshift/latest/dg/r_NULLIF_function.html), whatever staging kept.
+USER_ID = "NULLIF(TRIM(user_id), '')"
+
 STAGING_USERS_DELETE = "DELETE FROM staging_users"
 
 STAGING_USERS_INSERT = """
 INSERT INTO staging_users (user_id, ts, session_id, item_in_session, level, first_name, last_name, gender)
 WITH batch AS (
     SELECT
-        CAST(user_id AS INTEGER) AS user_id,
+        CAST({user_id} AS INTEGER) AS user_id,
         ts,
         session_id,
         item_in_session,
@@ -221,7 +229,7 @@ WITH batch AS (
         last_name,
         gender
     FROM staging_events
-    WHERE user_id IS NOT NULL
+    WHERE {user_id} IS NOT NULL
 ),
 candidates AS (
     SELECT * FROM batch
@@ -266,7 +274,7 @@ ranked AS (
 SELECT user_id, ts, session_id, item_in_session, level, first_name, last_name, gender
 FROM ranked
 WHERE recency = 1
-"""
+""".replace("{user_id}", USER_ID)
 
 USER_LATEST_DELETE = delete_touched("user_latest", "user_id", "staging_users")
 
@@ -317,7 +325,7 @@ _NEW_PLAYS = """
             ts,
             {start_time} AS start_time,
             DATE_TRUNC('hour', {start_time}) AS hour,
-            user_id,
+            {user_id} AS user_id,
             level,
             song,
             artist,
@@ -346,7 +354,7 @@ _NEW_PLAYS = """
         ) AS counts
     ) AS hours
         ON hours.hour = events.hour
-"""
+""".replace("{user_id}", USER_ID)
 
 SONGPLAY_TRACKS_INSERT = f"""
 INSERT INTO songplay_tracks (songplay_id, song, artist, length)
@@ -412,6 +420,8 @@ LEFT JOIN best_match
 # Plays loaded before a song of the batch arrived may now match it (or match a
 # closer one): their tracks are matched again against the whole catalogue.
 # Adding songs never takes a match away, so only these plays can change.
+# (Not "old" for the earlier tracks: OLD is a Redshift reserved word, which
+# an unquoted alias must not be: https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html)
 SONGPLAYS_REMATCH = f"""
 UPDATE songplays
 SET
@@ -424,12 +434,12 @@ FROM (
         best_match.artist_id
     FROM songplay_tracks AS tracks
     JOIN ({_best_match('''
-        SELECT DISTINCT old.song, old.artist, old.length
-        FROM songplay_tracks AS old
+        SELECT DISTINCT earlier.song, earlier.artist, earlier.length
+        FROM songplay_tracks AS earlier
         JOIN staging_songs AS arrived
-            ON arrived.title = old.song
-            AND arrived.artist_name = old.artist
-        WHERE old.songplay_id <= {p}''')}
+            ON arrived.title = earlier.song
+            AND arrived.artist_name = earlier.artist
+        WHERE earlier.songplay_id <= {p}''')}
     ) AS best_match
         ON best_match.song = tracks.song
         AND best_match.artist = tracks.artist

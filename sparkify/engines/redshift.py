@@ -124,6 +124,15 @@ class RedshiftEngine(PostgresEngine):
             options["sslrootcert"] = system_ca_bundle()
         return options
 
+    def existing_tables(self) -> set[str]:
+        # information_schema is not among Redshift's documented system views; SVV_TABLES is
+        # (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLES.html). current_schema() is a
+        # leader-node function, which fails in a query of a system view
+        # (https://docs.aws.amazon.com/redshift/latest/dg/r_CURRENT_SCHEMA.html): it is asked on its own.
+        schema = self.query("SELECT current_schema()")[0][0]
+        rows = self.query(f"SELECT table_name FROM svv_tables WHERE table_schema = {self.placeholder}", [schema])
+        return {name for (name,) in rows}
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Redshift has no advisory lock: each writing transaction LOCKs its tables instead."""
