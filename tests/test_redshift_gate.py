@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import write_config
+from helpers import write_config
 from redshift_gate import DOCUMENTED, RESERVED_WORDS, check, problems_of
 
 import sql_queries as sql

@@ -38,6 +38,9 @@ def executed_ddl(engine_class) -> str:
         def query(self, statement, params=None):
             return []  # an empty warehouse: no table exists yet
 
+        def existing_tables(self):
+            return set()
+
     Recording(None, None).create_tables()
     return "".join(f"{statement};\n-- end of statement\n" for statement in sent)
 
