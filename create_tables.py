@@ -29,14 +29,22 @@ def _create(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with connect(config) as engine:
         print(config.describe())
-        full = pipeline.tables_with_rows(engine)
-        if full and not args.yes:
-            listing = ", ".join(f"{table} ({rows:,} rows)" for table, rows in full.items())
-            if not cli.ask(f"This drops {listing}."):
-                raise cli.Declined("not confirmed - no table was dropped (answer yes, or pass --yes)")
-        pipeline.create_tables(engine)
+        # The run lock first, then look: counted before it, the tables of a first load still
+        # running look empty, and the drop that follows its commit would go unasked.
+        with engine.exclusive():
+            _drop_and_create(engine, args.yes)
     print("tables created - now run etl.py")
     return 0
+
+
+def _drop_and_create(engine, assume_yes: bool) -> None:
+    """Ask before dropping tables that hold rows (the caller holds the run lock), then drop and create."""
+    full = pipeline.tables_with_rows(engine)
+    if full and not assume_yes:
+        listing = ", ".join(f"{table} ({rows:,} rows)" for table, rows in full.items())
+        if not cli.ask(f"This drops {listing}."):
+            raise cli.Declined("not confirmed - no table was dropped (answer yes, or pass --yes)")
+    pipeline.create_tables(engine)
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ def tables_with_rows(engine: Engine) -> dict[str, int]:
 
 
 def create_tables(engine: Engine) -> None:
+    """Drop and create every table; the caller holds the run lock (engine.exclusive()) since it looked at them."""
     started = time.perf_counter()
-    with engine.exclusive():
-        engine.create_tables()
+    engine.create_tables()
     log.info("created %d tables (%s) in %.1f s", len(sql.ALL_TABLES), ", ".join(sql.ALL_TABLES), time.perf_counter() - started)
 
 
@@ -62,11 +62,12 @@ def run_etl(
     with connect(config) as engine, engine.exclusive():
         log.info("%s", config.describe())
         engine.require_tables()
+        incremental.require_record_columns(engine)
 
         log.info("[1/4] listing the input files ...")
         started = time.perf_counter()
         listing = inputs.list_inputs(config.inputs)
-        record = {} if full_refresh else incremental.read_record(engine)
+        record = incremental.Record() if full_refresh else incremental.read_record(engine)
         batch = incremental.plan(listing, record, full_refresh=full_refresh)
         seconds["listing"] = time.perf_counter() - started
         for source, counts in batch.counts().items():
@@ -77,6 +78,10 @@ def run_etl(
         if dry_run:
             return report.planned(engine, batch, allowed)
         if batch.empty:
+            if batch.same_content:  # new names of loaded contents only (S3 ETags): recorded, nothing loaded
+                incremental.say_same_content(batch)
+                with engine.transaction(writes=[sql.RECORD_TABLE]):
+                    incremental.write_record(engine, incremental.record_rows(batch, {}, {}), replace=False)
             log.info("nothing new to load")
             summary = report.collect(engine, None, batch)
             summary.seconds = {**seconds, "total": time.perf_counter() - run_started}
@@ -87,7 +92,8 @@ def run_etl(
         with _run_folder() as workdir:
             # local engines read the batch's files here (s3:// ones downloaded); Redshift's COPY reads S3 itself
             files = inputs.resolve(config.inputs, workdir, batch) if engine.reads_local_files else None
-            staged = staging.load(engine, files, workdir, allowed, batch)
+            staged = staging.load(engine, files, workdir, allowed, batch, record)
+        incremental.say_same_content(batch)
         seconds["staging"] = time.perf_counter() - started
         log.info(
             "[2/4] staging: %s events, %s songs, %s rejected in %.1f s",
