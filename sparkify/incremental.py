@@ -43,6 +43,7 @@ from typing import NamedTuple
 
 import sql_queries as sql
 from sparkify.errors import InputError, WarehouseError
+from sparkify.progress import warn_each
 
 log = logging.getLogger(__name__)
 
@@ -280,11 +281,15 @@ def same_content_read(batch: Batch, record: Record, fingerprints: dict[str, str]
 
 
 def say_same_content(batch: Batch) -> None:
-    """One warning per file not loaded because its content is loaded under another name."""
-    for file, other in batch.same_content:
-        log.warning(
-            "warning: %s file %s has the same content as %s: recorded, not loaded again "
-            "(python etl.py --full-refresh to load every name)", file.source, file.name, other,
+    """A warning per file not loaded because its content is loaded under another name (one line under -q)."""
+    for source in SOURCES:
+        other = {file.name: name for file, name in batch.same_content if file.source == source}
+        warn_each(
+            log, list(other),
+            lambda name: f"warning: {source} file {name} has the same content as {other[name]}: recorded, "
+                         "not loaded again (python etl.py --full-refresh to load every name)",
+            lambda count, names: f"warning: {count:,} {source} files have the same content as a file loaded: "
+                                 f"recorded, not loaded again ({names})",
         )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,9 +34,14 @@ def create_tables(engine: Engine) -> None:
     log.info("created %d tables (%s) in %.1f s", len(sql.ALL_TABLES), ", ".join(sql.ALL_TABLES), time.perf_counter() - started)
 
 
+# In a run's temporary folder, the id of the process that made it: a folder whose owner is
+# gone (killed with SIGKILL, or the machine stopped) is removed by the next run.
+_OWNER_FILE = "sparkify-run.pid"
+
+
 @contextmanager
 def _run_folder() -> Iterator[Path]:
-    """The run's temporary folder, removed however the run ends.
+    """The run's temporary folder, removed however the run ends; the folders of runs killed before are removed first.
 
     A SIGTERM is held while the folder is made (and while tempfile first probes
     TMPDIR): arriving in between, it would leave it behind with nothing yet to
@@ -43,8 +50,30 @@ def _run_folder() -> Iterator[Path]:
     """
     with stops.held():
         folder = tempfile.TemporaryDirectory(prefix="sparkify-")
+        (Path(folder.name) / _OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+    remove_orphans(Path(folder.name).parent)
     with folder as path:
         yield Path(path)
+
+
+def remove_orphans(tmpdir: Path) -> list[Path]:
+    """Remove the sparkify-* run folders in tmpdir whose owner process is gone; return them.
+
+    Only a folder holding our owner file is looked at (a folder another tool
+    named sparkify-* is not ours); a live process with the owner's id keeps it.
+    """
+    removed = []
+    for owner in tmpdir.glob(f"sparkify-*/{_OWNER_FILE}"):
+        try:
+            pid = int(owner.read_text(encoding="ascii"))
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(owner.parent, ignore_errors=True)
+            removed.append(owner.parent)
+            log.info("  removed %s, left by a run that was killed (process %d)", owner.parent, pid)
+        except (OSError, ValueError):  # not ours to judge (another user's process, a half-written file)
+            continue
+    return removed
 
 
 def run_etl(

@@ -52,7 +52,7 @@ import sql_queries as sql
 from sparkify import rules
 from sparkify.incremental import content_hash, fingerprint
 from sparkify.inputs import LocalFiles, cannot_read, open_regular, read_input, shown
-from sparkify.progress import Progress
+from sparkify.progress import Progress, warn_each
 from sparkify.quoting import identifier, literal
 
 log = logging.getLogger(__name__)
@@ -438,8 +438,8 @@ class LocalJsonReader:
                 f"{len(files.songs):,}", report.seconds["staging_songs"],
             )
         report.empty_files.sort()
-        for name in report.empty_files:
-            log.warning("warning: %s is empty: no records", shown(name))
+        warn_each(log, [shown(name) for name in report.empty_files], lambda name: f"warning: {name} is empty: no records",
+                  lambda count, names: f"warning: {count:,} files are empty: no records ({names})")
         return report
 
     # -- fast path: DuckDB's NDJSON reader over whole files

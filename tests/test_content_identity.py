@@ -7,6 +7,7 @@ Every outcome is compared with one fresh full load of the same final files, on D
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 
@@ -124,7 +125,7 @@ def test_a_file_that_grows_while_it_is_read_stops_the_run_naming_it(loaded, inpu
     def appended_while_read(self, files):
         report = read(self, files)
         with day2.open("a", encoding="utf-8") as out:  # the writer appends a play as the reader finishes
-            out.write('{"page": "NextSong", "ts": 1541080000000}\n')
+            out.write(json.dumps(play("Song A", "Artist A", 200.0, ts=ts(2, 2))) + "\n")
         return report
 
     monkeypatch.setattr(staging.LocalJsonReader, "load", appended_while_read)
@@ -134,8 +135,8 @@ def test_a_file_that_grows_while_it_is_read_stops_the_run_naming_it(loaded, inpu
         "nothing was loaded; run again once it is complete\n"))
     assert {**star(loaded), "loaded_files": fetch(loaded, "SELECT * FROM loaded_files ORDER BY file_name")} == before
 
-    monkeypatch.undo()
-    assert etl_run(loaded, capsys)[0] == 0  # complete now: loaded whole, recorded at the size loaded
+    monkeypatch.setattr(staging.LocalJsonReader, "load", read)  # the writer is done
+    assert etl_run(loaded, capsys)[::2] == (0, "")  # complete now: loaded whole, recorded at the size loaded
     assert fetch(loaded, "SELECT size_bytes, row_count FROM loaded_files WHERE file_name LIKE '%11-02%'") == [
         (day2.stat().st_size, 2)]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import sql_queries as sql
 from sparkify import quoting
 from sparkify.config import Config
-from sparkify.errors import WarehouseError
+from sparkify.errors import WarehouseBusy, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ _LOCK_POLL_SECONDS = 0.5
 RUNS = "another run (etl.py or create_tables.py)"
 
 
-def held_elsewhere(name: str, waited: float, holder: str = RUNS) -> WarehouseError:
+def held_elsewhere(name: str, waited: float, holder: str = RUNS) -> WarehouseBusy:
     """The one wording for a warehouse another run holds, on every engine."""
-    return WarehouseError(
+    return WarehouseBusy(
         f"{holder} holds the {name} warehouse; waited {waited:.0f} s - try again when it has finished"
     )
 
