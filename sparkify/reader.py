@@ -171,16 +171,18 @@ class _Spec:
 
 def frame_files(
     paths: Sequence[str], out, display: dict[str, str] | None = None, sizes: dict[str, int] | None = None,
-    fingerprints: dict[str, str] | None = None,
+    fingerprints: dict[str, str] | None = None, longest: list[int] | None = None,
 ) -> list[str]:
     """Write each record of each file as one framed NDJSON line to ``out``.
 
-    Reads each file no further than its size in ``sizes`` (when given) and
-    puts its content's fingerprint in ``fingerprints``. Returns the files
-    that hold no record at all (empty or blank).
+    Reads each file no further than its size in ``sizes`` (when given), puts
+    its content's fingerprint in ``fingerprints`` and the length of the
+    longest line written in ``longest[0]``. Returns the files that hold no
+    record at all (empty or blank).
     """
     empty = []
     dumps = json.dumps
+    widest = 0
     with Progress("reading files", len(paths)) as progress:
         for path in paths:
             progress.advance()
@@ -188,13 +190,17 @@ def frame_files(
             digest = content_hash()
             records = 0
             for number, text, error in _file_records(path, name, sizes.get(path) if sizes else None, digest):
-                out.write(dumps({"f": name, "n": number, "e": error, "t": text}, ensure_ascii=False))
+                line = dumps({"f": name, "n": number, "e": error, "t": text}, ensure_ascii=False)
+                out.write(line)
                 out.write("\n")
+                widest = max(widest, len(line))
                 records += 1
             if fingerprints is not None:
                 fingerprints[path] = fingerprint(digest)
             if not records:
                 empty.append(name)
+    if longest is not None:
+        longest[:] = [widest]
     return empty
 
 
@@ -237,19 +243,16 @@ def _streamed_records(chunks):
     length = 0  # the current line's length so far
     head = b""  # a line too large: its first bytes
     nonblank = False  # whether the current line has more than white space
-    first = True
-    for chunk in chunks:
-        if first:
-            chunk = chunk.removeprefix(codecs.BOM_UTF8)  # editors on Windows write one
-            first = False
+    for chunk in _without_bom(chunks):
         start = 0
         while True:
             end = chunk.find(b"\n", start)
             piece = chunk[start:] if end < 0 else chunk[start:end]
             length += len(piece)
             if length > MAX_RECORD_BYTES:
-                if not head:
-                    head = b"".join(pending)[:RAW_LINE_CHARS * 4] or piece[:RAW_LINE_CHARS * 4]
+                if not head:  # the line is too large from here: keep its first bytes, drop the rest
+                    head = (b"".join(pending) + piece[:RAW_LINE_CHARS * 4])[:RAW_LINE_CHARS * 4]
+                    nonblank = any(part.strip() for part in pending)
                     pending = []
                 nonblank = nonblank or bool(piece.strip())
             else:
@@ -264,9 +267,24 @@ def _streamed_records(chunks):
         yield from _line_record(number + 1, head, b"".join(pending), nonblank)
 
 
+def _without_bom(chunks):
+    """The chunks without a byte order mark at the start (editors on Windows write one)."""
+    start = b""
+    for chunk in chunks:
+        if start is None:
+            yield chunk
+            continue
+        start += chunk
+        if len(start) >= len(codecs.BOM_UTF8):
+            yield start.removeprefix(codecs.BOM_UTF8)
+            start = None
+    if start:
+        yield start.removeprefix(codecs.BOM_UTF8)
+
+
 def _line_record(number: int, head: bytes, raw: bytes, nonblank: bool):
     if head:
-        if nonblank or head.strip():
+        if nonblank:
             yield number, head[:RAW_LINE_CHARS].decode("utf-8", errors="replace"), _TOO_LARGE
         return
     if not raw.strip():
@@ -549,10 +567,17 @@ class LocalJsonReader:
         if not paths:
             return
         framed = self.workdir / f"{spec.table}.framed.ndjson"
+        longest = [_FRAMED_LINE_BYTES]
         with open(framed, "w", encoding="utf-8") as out:
-            report.empty_files.extend(frame_files(paths, out, files.display, files.sizes, report.fingerprints))
+            report.empty_files.extend(
+                frame_files(paths, out, files.display, files.sizes, report.fingerprints, longest)
+            )
         if framed.stat().st_size == 0:
             return
+        # DuckDB's JSON reader holds buffers of its maximum object size: sized to the longest line
+        # written (characters: up to 4 bytes each), not the largest a record may be (96 MB), they
+        # stay within DUCKDB_MEMORY_LIMIT on a 2 GB file of ordinary records
+        object_size = min(_FRAMED_LINE_BYTES, max(4 * longest[0] + 1024, 1024 * 1024))
         con = self.con
         con.execute(
             f"""
@@ -560,7 +585,7 @@ CREATE OR REPLACE TEMP TABLE framed AS
 WITH lines AS (
     SELECT f AS _source_file, n AS _line_number, e AS _error, t AS _raw_line
     FROM read_ndjson(?, columns={{'f': 'VARCHAR', 'n': 'BIGINT', 'e': 'VARCHAR', 't': 'VARCHAR'}},
-                     format='newline_delimited', maximum_object_size={_FRAMED_LINE_BYTES})
+                     format='newline_delimited', maximum_object_size={object_size})
 ),
 shaped AS (
     SELECT
