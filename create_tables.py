@@ -30,21 +30,23 @@ def _create(args: argparse.Namespace) -> int:
     with connect(config) as engine:
         print(config.describe())
         # The run lock first, then look: counted before it, the tables of a first load still
-        # running look empty, and the drop that follows its commit would go unasked.
+        # running look empty, and the drop that follows its commit would go unasked. (Redshift
+        # has no run lock: the look is inside the transaction that LOCKs the tables it drops.)
         with engine.exclusive():
-            _drop_and_create(engine, args.yes)
+            pipeline.create_tables(engine, before_drop=lambda: _confirm(engine, args.yes))
     print("tables created - now run etl.py")
     return 0
 
 
-def _drop_and_create(engine, assume_yes: bool) -> None:
-    """Ask before dropping tables that hold rows (the caller holds the run lock), then drop and create."""
+def _confirm(engine, assume_yes: bool) -> None:
+    """Ask before dropping tables that hold rows; raise Declined unless the answer is yes."""
+    if assume_yes:
+        return
     full = pipeline.tables_with_rows(engine)
-    if full and not assume_yes:
+    if full:
         listing = ", ".join(f"{table} ({rows:,} rows)" for table, rows in full.items())
         if not cli.ask(f"This drops {listing}."):
             raise cli.Declined("not confirmed - no table was dropped (answer yes, or pass --yes)")
-    pipeline.create_tables(engine)
 
 
 if __name__ == "__main__":

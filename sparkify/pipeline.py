@@ -27,10 +27,14 @@ def tables_with_rows(engine: Engine) -> dict[str, int]:
     return {table: count for table, count in counts.items() if count}
 
 
-def create_tables(engine: Engine) -> None:
-    """Drop and create every table; the caller holds the run lock (engine.exclusive()) since it looked at them."""
+def create_tables(engine: Engine, before_drop=None) -> None:
+    """Drop and create every table, the caller holding the run lock (engine.exclusive()).
+
+    ``before_drop()`` runs inside the lock and the transaction, before the drop
+    (create_tables.py counts rows and asks there: a load it waited for is seen).
+    """
     started = time.perf_counter()
-    engine.create_tables()
+    engine.create_tables(before_drop)
     log.info("created %d tables (%s) in %.1f s", len(sql.ALL_TABLES), ", ".join(sql.ALL_TABLES), time.perf_counter() - started)
 
 

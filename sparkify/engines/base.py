@@ -159,10 +159,17 @@ class Engine:
                 f"table {missing[0]} does not exist in the {self.name} warehouse - run create_tables.py first"
             )
 
-    def create_tables(self) -> None:
-        """Drop and create every table, in one transaction."""
+    def create_tables(self, before_drop=None) -> None:
+        """Drop and create every table, in one transaction.
+
+        ``before_drop()`` runs in it first, once the tables are locked where the
+        engine locks tables (Redshift): what it sees no other run can change
+        before the drop (create_tables.py counts rows and asks there).
+        """
         existing = [table for table in sql.ALL_TABLES if table in self.existing_tables()]
         with self.transaction(writes=existing):
+            if before_drop is not None:
+                before_drop()
             for table in sql.ALL_TABLES:
                 self.execute(sql.drop_table(table))
             for table, ddl in sql.CREATE_TABLES.items():
