@@ -29,14 +29,24 @@ def _create(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with connect(config) as engine:
         print(config.describe())
-        full = pipeline.tables_with_rows(engine)
-        if full and not args.yes:
-            listing = ", ".join(f"{table} ({rows:,} rows)" for table, rows in full.items())
-            if not cli.ask(f"This drops {listing}."):
-                raise cli.Declined("not confirmed - no table was dropped (answer yes, or pass --yes)")
-        pipeline.create_tables(engine)
+        # The run lock first, then look: counted before it, the tables of a first load still
+        # running look empty, and the drop that follows its commit would go unasked. (Redshift
+        # has no run lock: the look is inside the transaction that LOCKs the tables it drops.)
+        with engine.exclusive():
+            pipeline.create_tables(engine, before_drop=lambda: _confirm(engine, args.yes))
     print("tables created - now run etl.py")
     return 0
+
+
+def _confirm(engine, assume_yes: bool) -> None:
+    """Ask before dropping tables that hold rows; raise Declined unless the answer is yes."""
+    if assume_yes:
+        return
+    full = pipeline.tables_with_rows(engine)
+    if full:
+        listing = ", ".join(f"{table} ({rows:,} rows)" for table, rows in full.items())
+        if not cli.ask(f"This drops {listing}."):
+            raise cli.Declined("not confirmed - no table was dropped (answer yes, or pass --yes)")
 
 
 if __name__ == "__main__":

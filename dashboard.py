@@ -81,6 +81,10 @@ def main() -> None:
     st.title(TITLE)
     try:
         engine = analytics.open_warehouse()
+    except analytics.WarehouseInUse:
+        # not "no warehouse": building it again now would destroy it
+        st.info("A load is running and holds the warehouse - reload this page in a moment.")
+        return
     except analytics.WarehouseUnavailable as exc:
         st.error(f"No warehouse to show yet: {exc}")
         st.markdown("Build it from the project folder, then reload this page:")

@@ -114,6 +114,12 @@ def run(body: Callable[[argparse.Namespace], int], p: argparse.ArgumentParser, a
         if "interrupted" not in str(exc).lower():
             raise
         return _stopped(terminated=stops.received)
+    except MemoryError:
+        # Python's side of a load is bounded (files are streamed, a record is at most 16 MB),
+        # so this is a machine already short of memory, or DuckDB allowed most of it
+        print("error: out of memory - free memory, or lower [DWH] DUCKDB_MEMORY_LIMIT to leave Python room; "
+              f"{STOPPED}", file=sys.stderr)
+        return 1
     except OSError as exc:
         # the run's temporary folder (TMPDIR) or an output file: a full disk, a read-only folder
         where = f" ({exc.filename})" if exc.filename else ""

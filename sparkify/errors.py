@@ -17,6 +17,10 @@ class WarehouseError(SparkifyError):
     """The database refused, failed or could not be reached."""
 
 
+class WarehouseBusy(WarehouseError):
+    """Another program holds the warehouse (a load is running): try again later; nothing is wrong with it."""
+
+
 class Declined(SparkifyError):
     """The user did not confirm a destructive or costly step; nothing was changed."""
 

@@ -23,7 +23,7 @@ import sql_queries as sql
 from sparkify import schema
 from sparkify.config import Inputs, is_s3
 from sparkify.errors import ConfigError, InputError
-from sparkify.incremental import Batch, Listing, plan
+from sparkify.incremental import Batch, Listing, etag_fingerprint, input_root, plan
 from sparkify.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class LocalFiles:
     songs: list[str]
     keys: tuple[str, ...]  # the JSON key of each staging_events column
     display: dict[str, str] = field(default_factory=dict)  # local copy -> s3:// URI
+    # the size each file was listed with: the reader reads no more (None: to its end)
+    sizes: dict[str, int] = field(default_factory=dict)
 
     def name(self, path: str) -> str:
         return self.display.get(path, path)
@@ -195,9 +197,10 @@ def open_regular(path: str) -> BinaryIO:
     return open(fd, "rb")
 
 
-def read_bytes(path: str) -> bytes:
+def read_bytes(path: str, limit: int | None = None) -> bytes:
+    """A file's bytes; with a limit, no more than that (a file that grows is read as it was listed)."""
     with open_regular(path) as fh:
-        return fh.read()
+        return fh.read() if limit is None else fh.read(limit)
 
 
 def cannot_read(exc: OSError, name: str, what: str = "") -> InputError:
@@ -205,12 +208,35 @@ def cannot_read(exc: OSError, name: str, what: str = "") -> InputError:
     return InputError(f"cannot read {what}{shown(name)}: {_why(exc)} - {_READ_FIX}")
 
 
-def read_input(path: str, name: str | None = None) -> bytes:
-    """An input file's bytes, or InputError naming it (``name``: how to call it, e.g. its s3:// URI)."""
+def read_input(path: str, name: str | None = None, limit: int | None = None) -> bytes:
+    """An input file's bytes (at most limit), or InputError naming it (``name``: how to call it, e.g. its s3:// URI)."""
     try:
-        return read_bytes(path)
+        return read_bytes(path, limit)
     except OSError as exc:
         raise cannot_read(exc, name or path) from None
+
+
+def changed_while_read(batch: Batch) -> None:
+    """Stop before anything is committed when a local file of the batch is not as listed any more.
+
+    The reader read at most each file's listed size, but DuckDB's own reader
+    reads a file to its end: a file that grew, shrank or was rewritten while
+    it was read would be recorded with a size that is not what was loaded.
+    """
+    for files in batch.files.values():
+        for file in files:
+            if is_s3(file.location):
+                continue  # a download: its copy does not change while read
+            try:
+                info = os.stat(file.location)
+                now = (info.st_size, str(info.st_mtime_ns))
+            except OSError:
+                now = None
+            if now != (file.size, file.version):
+                raise InputError(
+                    f"{file.source} file {file.name} changed while it was read (size or modification time) - "
+                    "nothing was loaded; run again once it is complete"
+                )
 
 
 def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
@@ -258,7 +284,9 @@ def _listed(location: str, what: str) -> Listing:
         from sparkify import aws  # boto3 is only needed for s3:// inputs
 
         objects = aws.list_prefix(location)
-        listed = Listing(what, {obj.name: (obj.size, obj.etag) for obj in objects}, {obj.name: obj.uri for obj in objects})
+        fingerprints = {obj.name: etag_fingerprint(obj.etag) for obj in objects}
+        listed = Listing(what, {obj.name: (obj.size, obj.etag) for obj in objects}, {obj.name: obj.uri for obj in objects},
+                         input_root(location), {name: value for name, value in fingerprints.items() if value})
         if len(listed.versions) < len(objects):
             twice = next(obj for obj, other in zip(objects, objects[1:]) if obj.name == other.name)
             raise InputError(
@@ -276,7 +304,7 @@ def _listed(location: str, what: str) -> Listing:
     if os.sep != "/":  # the record names files with /, on any machine
         names = [name.replace(os.sep, "/") for name in names]
     versions = {name: (info.st_size, str(info.st_mtime_ns)) for name, info in zip(names, found.values())}
-    return Listing(what, versions, dict(zip(names, found)))
+    return Listing(what, versions, dict(zip(names, found)), input_root(location))
 
 
 def resolve(inputs: Inputs, workdir: Path, batch: Batch | None = None) -> LocalFiles:
@@ -284,11 +312,13 @@ def resolve(inputs: Inputs, workdir: Path, batch: Batch | None = None) -> LocalF
     if batch is None:
         batch = plan(list_inputs(inputs), {}, full_refresh=True)
     display: dict[str, str] = {}
+    sizes: dict[str, int] = {}
 
     def fetch(what: str) -> list[str]:
         files = batch.files.get(what, [])
         remote = [file for file in files if is_s3(file.location)]
         if not remote:
+            sizes.update((file.location, file.size) for file in files)
             return [file.location for file in files]
         from sparkify import aws
 
@@ -297,6 +327,7 @@ def resolve(inputs: Inputs, workdir: Path, batch: Batch | None = None) -> LocalF
             objects = [aws.S3Object(file.name, file.size, file.version, file.location) for file in remote]
             paths = aws.download_objects(objects, workdir / "s3" / what.lower(), progress=lambda *_: progress.advance())
         display.update({str(path): file.location for path, file in zip(paths, remote)})
+        sizes.update((str(path), file.size) for path, file in zip(paths, remote))
         return [str(path) for path in paths]
 
     jsonpath = inputs.log_jsonpath
@@ -309,4 +340,5 @@ def resolve(inputs: Inputs, workdir: Path, batch: Batch | None = None) -> LocalF
         songs=fetch(schema.input_of("staging_songs")),
         keys=event_keys(jsonpath),
         display=display,
+        sizes=sizes,
     )

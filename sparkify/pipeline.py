@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,16 +27,25 @@ def tables_with_rows(engine: Engine) -> dict[str, int]:
     return {table: count for table, count in counts.items() if count}
 
 
-def create_tables(engine: Engine) -> None:
+def create_tables(engine: Engine, before_drop=None) -> None:
+    """Drop and create every table, the caller holding the run lock (engine.exclusive()).
+
+    ``before_drop()`` runs inside the lock and the transaction, before the drop
+    (create_tables.py counts rows and asks there: a load it waited for is seen).
+    """
     started = time.perf_counter()
-    with engine.exclusive():
-        engine.create_tables()
+    engine.create_tables(before_drop)
     log.info("created %d tables (%s) in %.1f s", len(sql.ALL_TABLES), ", ".join(sql.ALL_TABLES), time.perf_counter() - started)
+
+
+# In a run's temporary folder, the id of the process that made it: a folder whose owner is
+# gone (killed with SIGKILL, or the machine stopped) is removed by the next run.
+_OWNER_FILE = "sparkify-run.pid"
 
 
 @contextmanager
 def _run_folder() -> Iterator[Path]:
-    """The run's temporary folder, removed however the run ends.
+    """The run's temporary folder, removed however the run ends; the folders of runs killed before are removed first.
 
     A SIGTERM is held while the folder is made (and while tempfile first probes
     TMPDIR): arriving in between, it would leave it behind with nothing yet to
@@ -43,8 +54,30 @@ def _run_folder() -> Iterator[Path]:
     """
     with stops.held():
         folder = tempfile.TemporaryDirectory(prefix="sparkify-")
+        (Path(folder.name) / _OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+    remove_orphans(Path(folder.name).parent)
     with folder as path:
         yield Path(path)
+
+
+def remove_orphans(tmpdir: Path) -> list[Path]:
+    """Remove the sparkify-* run folders in tmpdir whose owner process is gone; return them.
+
+    Only a folder holding our owner file is looked at (a folder another tool
+    named sparkify-* is not ours); a live process with the owner's id keeps it.
+    """
+    removed = []
+    for owner in tmpdir.glob(f"sparkify-*/{_OWNER_FILE}"):
+        try:
+            pid = int(owner.read_text(encoding="ascii"))
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(owner.parent, ignore_errors=True)
+            removed.append(owner.parent)
+            log.info("  removed %s, left by a run that was killed (process %d)", owner.parent, pid)
+        except (OSError, ValueError):  # not ours to judge (another user's process, a half-written file)
+            continue
+    return removed
 
 
 def run_etl(
@@ -62,11 +95,12 @@ def run_etl(
     with connect(config) as engine, engine.exclusive():
         log.info("%s", config.describe())
         engine.require_tables()
+        incremental.require_record_columns(engine)
 
         log.info("[1/4] listing the input files ...")
         started = time.perf_counter()
         listing = inputs.list_inputs(config.inputs)
-        record = {} if full_refresh else incremental.read_record(engine)
+        record = incremental.Record() if full_refresh else incremental.read_record(engine)
         batch = incremental.plan(listing, record, full_refresh=full_refresh)
         seconds["listing"] = time.perf_counter() - started
         for source, counts in batch.counts().items():
@@ -77,6 +111,10 @@ def run_etl(
         if dry_run:
             return report.planned(engine, batch, allowed)
         if batch.empty:
+            if batch.same_content:  # new names of loaded contents only (S3 ETags): recorded, nothing loaded
+                incremental.say_same_content(batch)
+                with engine.transaction(writes=[sql.RECORD_TABLE]):
+                    incremental.write_record(engine, incremental.record_rows(batch, {}, {}), replace=False)
             log.info("nothing new to load")
             summary = report.collect(engine, None, batch)
             summary.seconds = {**seconds, "total": time.perf_counter() - run_started}
@@ -87,7 +125,8 @@ def run_etl(
         with _run_folder() as workdir:
             # local engines read the batch's files here (s3:// ones downloaded); Redshift's COPY reads S3 itself
             files = inputs.resolve(config.inputs, workdir, batch) if engine.reads_local_files else None
-            staged = staging.load(engine, files, workdir, allowed, batch)
+            staged = staging.load(engine, files, workdir, allowed, batch, record)
+        incremental.say_same_content(batch)
         seconds["staging"] = time.perf_counter() - started
         log.info(
             "[2/4] staging: %s events, %s songs, %s rejected in %.1f s",

@@ -1,9 +1,27 @@
-"""A progress line for long steps: on a terminal only, so logs and CI output stay clean."""
+"""What a run shows while it works: a progress line for long steps (on a terminal only, so logs and CI output
+stay clean), and warnings that a quiet run sums up."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
+from collections.abc import Callable, Sequence
+
+# Under -q, more warnings of one kind than this become one line naming the first this many.
+WARN_EACH_UP_TO = 5
+
+
+def warn_each(log: logging.Logger, names: Sequence[str], one: Callable[[str], str],
+              many: Callable[[int, str], str]) -> None:
+    """A warning per name; under -q (INFO not shown), more than a few become one line with the count and the
+    first few names: ten thousand empty files are one line a cron mail can hold, all of them in --json."""
+    if len(names) <= WARN_EACH_UP_TO or log.isEnabledFor(logging.INFO):
+        for name in names:
+            log.warning("%s", one(name))
+        return
+    first = ", ".join(names[:WARN_EACH_UP_TO])
+    log.warning("%s", many(len(names), f"{first} and {len(names) - WARN_EACH_UP_TO:,} more"))
 
 
 class Progress:

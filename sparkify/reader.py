@@ -26,6 +26,13 @@ How the files are read, built for speed:
    *spliced* (one-line objects, the usual song file, joined into one NDJSON
    file): there are tens of thousands of tiny ones and Python opens them
    faster than DuckDB's per-file readers do.
+
+Memory stays bounded whatever a file's size: a file up to the largest record
+(16 MB) is read whole, a larger one streamed in chunks of 1 MB, a line over
+16 MB kept only as far as load_errors shows it. Every file is read no further
+than the size it was listed with, and its content hashed (SHA-256) as it is
+read: the fingerprint that knows a file whatever its name (sparkify.incremental);
+the files DuckDB reads itself are hashed in a thread beside it.
 """
 
 from __future__ import annotations
@@ -43,8 +50,9 @@ from pathlib import Path
 
 import sql_queries as sql
 from sparkify import rules, schema
+from sparkify.incremental import content_hash, fingerprint
 from sparkify.inputs import LocalFiles, cannot_read, open_regular, read_input, shown
-from sparkify.progress import Progress
+from sparkify.progress import Progress, warn_each
 from sparkify.quoting import identifier, literal
 
 log = logging.getLogger(__name__)
@@ -61,6 +69,8 @@ MAX_RECORD_BYTES = 16 * 1024 * 1024
 _FRAMED_LINE_BYTES = 6 * MAX_RECORD_BYTES + 65536
 _TOO_LARGE = f"record larger than {MAX_RECORD_BYTES // (1024 * 1024)} MB"
 _SOURCE_KEY = "__sparkify_source_file"
+# How much of a large file is read at a time (hashing, streaming its records).
+_CHUNK_BYTES = 1024 * 1024
 
 # How each staging column is read from JSON by DuckDB: numbers typed as their
 # column (a value that is not a number becomes NULL), the columns whose rules
@@ -75,6 +85,7 @@ class ReadReport:
     files: dict[str, int] = field(default_factory=dict)
     empty_files: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # file location -> content fingerprint
 
 
 def _struct(types: dict[str, str]) -> str:
@@ -149,25 +160,146 @@ class _Spec:
 # ---------------------------------------------------------------- framing
 
 
-def frame_files(paths: Sequence[str], out, display: dict[str, str] | None = None) -> list[str]:
+def frame_files(
+    paths: Sequence[str], out, display: dict[str, str] | None = None, sizes: dict[str, int] | None = None,
+    fingerprints: dict[str, str] | None = None, longest: list[int] | None = None,
+) -> list[str]:
     """Write each record of each file as one framed NDJSON line to ``out``.
 
-    Returns the files that hold no record at all (empty or blank).
+    Reads each file no further than its size in ``sizes`` (when given), puts
+    its content's fingerprint in ``fingerprints`` and the length of the
+    longest line written in ``longest[0]``. Returns the files that hold no
+    record at all (empty or blank).
     """
     empty = []
     dumps = json.dumps
+    widest = 0
     with Progress("reading files", len(paths)) as progress:
         for path in paths:
             progress.advance()
             name = display.get(path, path) if display else path
-            data = read_input(path, name)
-            if not data.strip():
-                empty.append(name)
-                continue
-            for number, text, error in _records(data):
-                out.write(dumps({"f": name, "n": number, "e": error, "t": text}, ensure_ascii=False))
+            digest = content_hash()
+            records = 0
+            for number, text, error in _file_records(path, name, sizes.get(path) if sizes else None, digest):
+                line = dumps({"f": name, "n": number, "e": error, "t": text}, ensure_ascii=False)
+                out.write(line)
                 out.write("\n")
+                widest = max(widest, len(line))
+                records += 1
+            if fingerprints is not None:
+                fingerprints[path] = fingerprint(digest)
+            if not records:
+                empty.append(name)
+    if longest is not None:
+        longest[:] = [widest]
     return empty
+
+
+def _file_records(path: str, name: str, limit: int | None, digest):
+    """The records of one file (see _records), read no further than limit, each byte read added to digest.
+
+    Up to the largest record a file is read whole (a pretty-printed document
+    is one record only then); a larger one is streamed in chunks.
+    """
+    try:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size if limit is None else limit
+            if size <= MAX_RECORD_BYTES:
+                data = fh.read(size)
+                digest.update(data)
+                yield from _records(data)
+                return
+            yield from _streamed_records(_chunks(fh, size, digest))
+    except OSError as exc:
+        raise cannot_read(exc, name) from None
+
+
+def _chunks(fh, limit: int, digest):
+    """A file's bytes in chunks, up to limit, each added to digest."""
+    left = limit
+    while left > 0:
+        chunk = fh.read(min(_CHUNK_BYTES, left))
+        if not chunk:
+            return
+        digest.update(chunk)
+        left -= len(chunk)
+        yield chunk
+
+
+def _streamed_records(chunks):
+    """(line number, text, error or None) for each line of a large file, as _records gives them line by line,
+    holding at most one record (16 MB) and one chunk: a longer line keeps only what load_errors shows."""
+    number = 0
+    pending: list[bytes] = []  # the current line's pieces, while it fits in a record
+    length = 0  # the current line's length so far
+    head = b""  # a line too large: its first bytes
+    nonblank = False  # whether the current line has more than white space
+    for chunk in _without_bom(chunks):
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end < 0 else chunk[start:end]
+            length += len(piece)
+            if length > MAX_RECORD_BYTES:
+                if not head:  # the line is too large from here: keep its first bytes, drop the rest
+                    head = (b"".join(pending) + piece[:RAW_LINE_CHARS * 4])[:RAW_LINE_CHARS * 4]
+                    nonblank = any(part.strip() for part in pending)
+                    pending = []
+                nonblank = nonblank or bool(piece.strip())
+            else:
+                pending.append(piece)
+            if end < 0:
+                break
+            number += 1
+            yield from _line_record(number, head, b"".join(pending), nonblank)
+            pending, length, head, nonblank = [], 0, b"", False
+            start = end + 1
+    if length:
+        yield from _line_record(number + 1, head, b"".join(pending), nonblank)
+
+
+def _without_bom(chunks):
+    """The chunks without a byte order mark at the start (editors on Windows write one)."""
+    start = b""
+    for chunk in chunks:
+        if start is None:
+            yield chunk
+            continue
+        start += chunk
+        if len(start) >= len(codecs.BOM_UTF8):
+            yield start.removeprefix(codecs.BOM_UTF8)
+            start = None
+    if start:
+        yield start.removeprefix(codecs.BOM_UTF8)
+
+
+def _line_record(number: int, head: bytes, raw: bytes, nonblank: bool):
+    if head:
+        if nonblank:
+            yield number, head[:RAW_LINE_CHARS].decode("utf-8", errors="replace"), _TOO_LARGE
+        return
+    if not raw.strip():
+        return
+    try:
+        yield number, raw.decode("utf-8").rstrip("\r"), None
+    except UnicodeDecodeError:
+        yield number, raw.decode("utf-8", errors="replace").rstrip("\r"), "invalid UTF-8"
+
+
+def hash_files(paths: Sequence[str], sizes: dict[str, int], display: dict[str, str]) -> dict[str, str]:
+    """The content fingerprint of each file, reading no further than its listed size (the files DuckDB reads)."""
+    found = {}
+    for path in paths:
+        digest = content_hash()
+        try:
+            with open_regular(path) as fh:
+                size = sizes.get(path)
+                for _ in _chunks(fh, os.fstat(fh.fileno()).st_size if size is None else size, digest):
+                    pass
+        except OSError as exc:
+            raise cannot_read(exc, display.get(path, path)) from None
+        found[path] = fingerprint(digest)
+    return found
 
 
 def _one_line_object(data: bytes) -> str | None:
@@ -304,7 +436,7 @@ class LocalJsonReader:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 # DuckDB loads the events (releasing the GIL) while Python reads the song files
                 events_job = pool.submit(self._load_events, events, files, by_line, report)
-                spliced, framed_songs = (None, files.songs) if songs_by_line else self._splice_songs(files)
+                spliced, framed_songs = (None, files.songs) if songs_by_line else self._splice_songs(files, report)
                 events_job.result()
             if spliced is not None:
                 self._insert_spliced(songs, spliced)
@@ -315,8 +447,8 @@ class LocalJsonReader:
                 f"{len(files.songs):,}", report.seconds["staging_songs"],
             )
         report.empty_files.sort()
-        for name in report.empty_files:
-            log.warning("warning: %s is empty: no records", shown(name))
+        warn_each(log, [shown(name) for name in report.empty_files], lambda name: f"warning: {name} is empty: no records",
+                  lambda count, names: f"warning: {count:,} files are empty: no records ({names})")
         return report
 
     # -- fast path: DuckDB's NDJSON reader over whole files
@@ -355,7 +487,12 @@ class LocalJsonReader:
         # DuckDB's reader takes each name as a glob pattern: names with * ? [ go by line
         slow = [path for path in files.events if path in by_line or _needs_line_by_line(path, files.name(path)) or _GLOB.search(path)]
         slow_set = set(slow)
-        self._insert_fast(spec, [path for path in files.events if path not in slow_set])
+        fast = [path for path in files.events if path not in slow_set]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # the files DuckDB reads are hashed beside it (hashlib releases the GIL too), from the page cache
+            hashed = pool.submit(hash_files, fast, files.sizes, files.display)
+            self._insert_fast(spec, fast)
+            report.fingerprints.update(hashed.result())
         self._insert_framed(spec, slow, files, report)
         report.seconds["staging_events"] = time.perf_counter() - started
         log.info(
@@ -363,7 +500,7 @@ class LocalJsonReader:
             f"{len(files.events):,}", f"{len(slow):,}", report.seconds["staging_events"],
         )
 
-    def _splice_songs(self, files: LocalFiles) -> tuple[Path | None, list[str]]:
+    def _splice_songs(self, files: LocalFiles, report: ReadReport) -> tuple[Path | None, list[str]]:
         """Song files: one object per file, tens of thousands of files.
 
         Python reads them (faster than DuckDB's per-file readers) and *splices*
@@ -376,14 +513,22 @@ class LocalJsonReader:
         framed = []
         dumps = json.dumps
         with open(spliced, "w", encoding="utf-8") as out, Progress("reading song files", len(files.songs)) as progress:
+            sizes = files.sizes
             for path in files.songs:
                 progress.advance()
-                data = read_input(path, files.name(path))
+                size = sizes.get(path)
+                if size is not None and size > MAX_RECORD_BYTES:
+                    framed.append(path)  # streamed by the framed path, which names a record too large
+                    continue
+                data = read_input(path, files.name(path), size)
                 # a record too large to read is named by the framed path; DuckDB might take it
                 text = _one_line_object(data) if len(data) <= MAX_RECORD_BYTES else None
                 if text is None:
                     framed.append(path)
                     continue
+                digest = content_hash()
+                digest.update(data)
+                report.fingerprints[path] = fingerprint(digest)
                 out.write('{"' + _SOURCE_KEY + '":' + dumps(files.name(path)) + "," + text[1:] + "\n")
         return (spliced if spliced.stat().st_size else None), framed
 
@@ -413,10 +558,17 @@ class LocalJsonReader:
         if not paths:
             return
         framed = self.workdir / f"{spec.table}.framed.ndjson"
+        longest = [_FRAMED_LINE_BYTES]
         with open(framed, "w", encoding="utf-8") as out:
-            report.empty_files.extend(frame_files(paths, out, files.display))
+            report.empty_files.extend(
+                frame_files(paths, out, files.display, files.sizes, report.fingerprints, longest)
+            )
         if framed.stat().st_size == 0:
             return
+        # DuckDB's JSON reader holds buffers of its maximum object size: sized to the longest line
+        # written (characters: up to 4 bytes each), not the largest a record may be (96 MB), they
+        # stay within DUCKDB_MEMORY_LIMIT on a 2 GB file of ordinary records
+        object_size = min(_FRAMED_LINE_BYTES, max(4 * longest[0] + 1024, 1024 * 1024))
         con = self.con
         con.execute(
             f"""
@@ -424,7 +576,7 @@ CREATE OR REPLACE TEMP TABLE framed AS
 WITH lines AS (
     SELECT f AS _source_file, n AS _line_number, e AS _error, t AS _raw_line
     FROM read_ndjson(?, columns={{'f': 'VARCHAR', 'n': 'BIGINT', 'e': 'VARCHAR', 't': 'VARCHAR'}},
-                     format='newline_delimited', maximum_object_size={_FRAMED_LINE_BYTES})
+                     format='newline_delimited', maximum_object_size={object_size})
 ),
 shaped AS (
     SELECT

@@ -79,7 +79,10 @@ def format_summary(summary: RunSummary) -> str:
     lines = [f"{'Dry run' if summary.plan is not None else 'Summary'}: {summary.target}"]
     for source, counts in summary.inputs.items():
         removed = f", {counts['removed']:,} removed (rows kept)" if counts.get("removed") else ""
-        lines.append(f"  {source}: {counts['new']:,} new files, {counts['already_loaded']:,} already loaded{removed}")
+        same = f", {counts['same_content']:,} same content as a loaded file" if counts.get("same_content") else ""
+        lines.append(
+            f"  {source}: {counts['new']:,} new files, {counts['already_loaded']:,} already loaded{removed}{same}"
+        )
     if summary.plan is not None:
         return "\n".join(lines + summary.plan)
     if summary.staging is None:

@@ -314,6 +314,9 @@ TABLES: tuple[Table, ...] = (
             Column("reject_count", BIGINT, comment="records rejected into load_errors"),
             Column("run_id", VARCHAR, 36),
             Column("loaded_at", TIMESTAMP),
+            Column("content_hash", VARCHAR, 80,
+                   comment="sha256:<hex> of the bytes loaded, or md5:<ETag>; the file whatever its name"),
+            Column("input_root", VARCHAR, 1024, comment="the configured folder, file or prefix file_name is relative to"),
         ),
         "ALL",
         "one row per input file, read whole by each run to find the new files: a copy per node, sorted on "

@@ -23,8 +23,8 @@ from pathlib import Path
 import sql_queries as sql
 from sparkify import incremental, schema
 from sparkify.errors import InputError
-from sparkify.incremental import Batch
-from sparkify.inputs import LocalFiles, shown
+from sparkify.incremental import Batch, Record
+from sparkify.inputs import LocalFiles, changed_while_read, shown
 from sparkify.reader import LocalJsonReader, ReadReport
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,20 @@ class StagingResult:
         )
 
 
-def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch: Batch) -> StagingResult:
-    """Replace the staging tables and load_errors with the batch: from ``files`` (local engines) or by COPY (Redshift)."""
+def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch: Batch,
+         record: Record | None = None) -> StagingResult:
+    """Replace the staging tables and load_errors with the batch: from ``files`` (local engines) or by COPY (Redshift).
+
+    Local engines: a file that changed while it was read stops the load; a file
+    whose content, hashed as it was read, is one already loaded (``record``) or
+    read under an earlier name leaves staging again and joins batch.same_content.
+    """
     if files is not None:
         with engine.local_staging(workdir) as local:
             report = LocalJsonReader(local, workdir).load(files)
+            changed_while_read(batch)
+            by_location = {files.name(path): value for path, value in report.fingerprints.items()}
+            _unstage(local, incremental.same_content_read(batch, record or Record(), by_location))
         for warning in wrong_case_keys(engine, files):
             log.warning("warning: %s", warning)
         staged, rejects = incremental.per_file_counts(engine, files.display)
@@ -82,6 +91,16 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
         seconds=report.seconds,
         record=incremental.record_rows(batch, staged, rejects),
     )
+
+
+def _unstage(local, moved) -> None:
+    """Take the records of files not to be loaded (same content as a loaded file) out of staging and load_errors."""
+    if not moved:
+        return
+    with local.transaction():
+        for file in moved:
+            for table in sql.LOADED_TABLES:
+                local.execute(f"DELETE FROM {table} WHERE source_file = {local.placeholder}", [file.location])
 
 
 def wrong_case_keys(engine, files: LocalFiles) -> list[str]:

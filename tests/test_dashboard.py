@@ -158,6 +158,30 @@ def test_no_warehouse_yet_shows_the_build_command(tmp_path, monkeypatch):
     assert not (tmp_path / "not-built.duckdb").exists()
 
 
+def test_a_warehouse_a_load_holds_is_busy_not_missing(tmp_path, monkeypatch):
+    """While etl.py holds the DuckDB file the dashboard says so, and never offers to build the warehouse again
+    (create_tables.py would drop it)."""
+    config = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"DUCKDB_PATH": "busy.duckdb"},
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })
+    monkeypatch.setenv("DWH_CONFIG", str(config))
+    holder = subprocess.Popen(  # a load: a writer holding the file
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+         "time.sleep(120)", str(tmp_path / "busy.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not at.exception
+    assert [info.value for info in at.info] == ["A load is running and holds the warehouse - reload this page in a moment."]
+    assert not at.error and not at.code and not at.metric
+
+
 def test_a_missing_config_file_is_a_message_too(tmp_path, monkeypatch):
     monkeypatch.setenv("DWH_CONFIG", str(tmp_path / "gone.cfg"))
     at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()

@@ -305,8 +305,8 @@ def test_a_run_with_nothing_new_changes_nothing(loaded, capsys):
     assert code == 0 and summary["nothing_new"] is True
     assert (summary["rows"]["staging_events"], summary["rows"]["staging_songs"]) == (0, 0)  # it staged nothing
     assert summary["inputs"] == {
-        "LOG_DATA": {"new": 0, "changed": 0, "already_loaded": 1, "removed": 0},
-        "SONG_DATA": {"new": 0, "changed": 0, "already_loaded": 2, "removed": 0},
+        "LOG_DATA": {"new": 0, "changed": 0, "already_loaded": 1, "removed": 0, "same_content": 0},
+        "SONG_DATA": {"new": 0, "changed": 0, "already_loaded": 2, "removed": 0, "same_content": 0},
     }
     assert everything(loaded) == before
 

@@ -105,10 +105,10 @@ def test_list_inputs_gives_name_size_etag_and_uri_of_each_s3_file(bucket):
 
     assert {source: listed.files() for source, listed in listing.items()} == {
         "LOG_DATA": [SourceFile("LOG_DATA", "2018/11/2018-11-01-events.json", len(lines(event())), events_etag,
-                                f"{LOG_DATA}/2018/11/2018-11-01-events.json")],
+                                f"{LOG_DATA}/2018/11/2018-11-01-events.json", f"md5:{events_etag}")],
         "SONG_DATA": [SourceFile("SONG_DATA", "A/B/C/TRABC1.json", len(song_body), song_etag,
-                                 f"{SONG_DATA}/A/B/C/TRABC1.json")],
-    }
+                                 f"{SONG_DATA}/A/B/C/TRABC1.json", f"md5:{song_etag}")],
+    }  # a single-part upload's ETag is the MD5 of its content: its fingerprint
 
 
 def test_two_s3_keys_with_one_name_stop_the_listing_naming_them(bucket):
@@ -280,3 +280,48 @@ def test_an_overwritten_object_stops_the_run_naming_it_and_full_refresh(bucket, 
     assert etl.main(["--config", str(config), "-q", "--full-refresh"]) == 0
     assert fetch(config, "SELECT user_id FROM songplays") == [(5,)]
     assert ("LOG_DATA", "2018/11/2018-11-01-events.json", len(new), new_etag) in record(config)
+
+
+# ------------------------------------------------------------------ content identity on S3
+
+
+def test_a_renamed_object_is_recorded_as_the_same_content_and_never_fetched(bucket, s3_warehouse, downloads, capsys):
+    config = s3_warehouse
+    assert build(config) == 0
+    body = bucket.get_object(Bucket=BUCKET, Key=day_key(1))["Body"].read()
+    put(bucket, "raw/log_data/2018/11/renamed.json", body)  # a rename: a copy under a new key ...
+    bucket.delete_object(Bucket=BUCKET, Key=day_key(1))  # ... and the old one gone
+    downloads.clear()
+    capsys.readouterr()
+
+    assert etl.main(["--config", str(config), "-q"]) == 0
+
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: LOG_DATA file 2018/11/renamed.json has the same content as 2018/11/2018-11-01-events.json: "
+        "recorded, not loaded again (python etl.py --full-refresh to load every name)"
+    ]
+    assert downloads == []  # known by its ETag: not even fetched
+    assert fetch(config, "SELECT user_id FROM songplays") == [(3,)]
+    assert fetch(config, "SELECT row_count, content_hash FROM loaded_files WHERE file_name = '2018/11/renamed.json'") == [
+        (0, f"md5:{hashlib.md5(body).hexdigest()}")]
+    assert etl.main(["--config", str(config), "-q"]) == 0  # the new name is known now
+    assert fetch(config, "SELECT COUNT(*) FROM songplays") == [(1,)]
+
+
+def test_another_s3_root_stops_the_run_naming_both_roots(bucket, s3_warehouse, downloads, capsys):
+    config = s3_warehouse
+    assert build(config) == 0
+    before = record(config)
+    moved = config.read_text().replace(f"LOG_DATA = {LOG_DATA}", f"LOG_DATA = {LOG_DATA}/2018")
+    assert moved != config.read_text()
+    config.write_text(moved)
+    downloads.clear()
+    capsys.readouterr()
+
+    assert etl.main(["--config", str(config), "-q"]) == 1
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: LOG_DATA is {LOG_DATA}/2018, but the files loaded so far were found under {LOG_DATA} - every file "
+        "would look new and be loaded twice: set LOG_DATA back, or python etl.py --full-refresh rebuilds from the new one"
+    ]
+    assert downloads == [] and record(config) == before

@@ -25,7 +25,8 @@ from sparkify.sample_data import generate
 def _script(name: str, config: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "DWH_DB_PASSWORD": PG_PASSWORD}
     return subprocess.Popen([sys.executable, str(REPO / name), "--config", str(config), "-q", *args],
-                            cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=config.parent, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_overlapping_runs_on_postgres_load_exactly_once(tmp_path, pg_database, monkeypatch):
@@ -140,3 +141,36 @@ def test_redshift_locks_the_tables_each_transaction_writes():
         engine.execute("DELETE FROM load_errors")
     # LOCK right after BEGIN, every table once, in one order for every run (no deadlock between runs)
     assert statements == ["BEGIN", "LOCK load_errors, staging_events, staging_songs", "DELETE FROM load_errors", "COMMIT"]
+
+
+def test_create_tables_during_a_first_load_on_postgres_asks_and_drops_nothing(inputs, tmp_path, pg_database,
+                                                                           monkeypatch, capsys):
+    """The load holds the run lock while its tables still look empty; create_tables.py, started then,
+    looks only once it holds the lock itself: it sees the load's rows, asks, and without an answer drops nothing."""
+    inputs.events([play("S", "A", 1.0)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    config = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"ENGINE": "postgres"},
+        "CLUSTER": pg_database,
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })
+    monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+    assert run(create_tables, "--config", config, "--yes", "-q") == 0
+    holder = _hold_postgres_lock(pg_database)  # a first load, not yet committed: every table empty
+    asking = _script("create_tables.py", config)  # no terminal: nothing to answer
+    try:
+        time.sleep(2)  # create_tables.py is waiting for the lock
+        assert asking.poll() is None
+        with holder.cursor() as cursor:  # the load commits its rows, then releases the lock
+            cursor.execute("INSERT INTO songplays (songplay_id, start_time) VALUES (1, TIMESTAMP '2018-11-01')")
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
+        code = asking.wait(timeout=60)
+    finally:
+        holder.close()
+        asking.kill()
+    err = asking.stderr.read()
+
+    assert code == 1, err
+    assert "This drops songplays (1 rows)." in err
+    assert err.splitlines()[-1].endswith("error: not confirmed - no table was dropped (answer yes, or pass --yes)")
+    assert fetch(config, "SELECT songplay_id FROM songplays") == [(1,)]

@@ -10,6 +10,7 @@ import sys
 
 from helpers import REPO, build, fetch, play, run, song, write_config
 
+import create_tables
 import etl
 from sparkify import reader
 from sparkify.sample_data import generate
@@ -35,7 +36,7 @@ def test_a_full_disk_is_one_line_and_changes_nothing(inputs, tmp_path, monkeypat
     inputs.events([play("S", "A", 1.0), "not json\n"], name="2018-11-02-events.json")  # takes the framed path
     capsys.readouterr()
 
-    def full_disk(paths, out, display=None):
+    def full_disk(paths, out, *rest):
         raise OSError(errno.ENOSPC, "No space left on device", out.name)
 
     monkeypatch.setattr(reader, "frame_files", full_disk)
@@ -90,3 +91,84 @@ def test_sigterm_stops_like_ctrl_c_and_removes_the_temporary_folder(tmp_path):
     assert "Traceback" not in rest
     assert list(scratch.iterdir()) == []  # the run's temporary folder is gone
     assert _star(config) == before
+
+
+def test_python_running_out_of_memory_is_one_line_and_changes_nothing(inputs, tmp_path, monkeypatch, capsys):
+    inputs.events([play("S", "A", 1.0)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    config = _config(tmp_path)
+    assert build(config) == 0
+    before = _star(config)
+    inputs.events([play("S", "A", 1.0), "not json\n"], name="2018-11-02-events.json")  # takes the framed path
+    capsys.readouterr()
+
+    def no_memory(paths, out, *rest):
+        raise MemoryError()
+
+    monkeypatch.setattr(reader, "frame_files", no_memory)
+    assert run(etl, "--config", config, "-q", "--max-errors", "5") == 1
+
+    assert capsys.readouterr().err == (
+        "error: out of memory - free memory, or lower [DWH] DUCKDB_MEMORY_LIMIT to leave Python room; "
+        "an unfinished load was rolled back\n"
+    )
+    assert _star(config) == before
+
+
+def test_a_full_tmpdir_on_postgres_names_the_fix(inputs, tmp_path, pg_database, monkeypatch, capsys):
+    import duckdb
+    from helpers import PG_PASSWORD
+
+    inputs.events([play("S", "A", 1.0)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    config = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"ENGINE": "postgres"},
+        "CLUSTER": pg_database,
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })
+    monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+    assert run(create_tables, "--config", config, "--yes", "-q") == 0
+    capsys.readouterr()
+
+    def spill_refused(self, files):  # what DuckDB raises when TMPDIR's disk refuses a spill write
+        raise duckdb.IOException("IO Error: Async write failed")
+
+    monkeypatch.setattr(reader.LocalJsonReader, "load", spill_refused)
+    assert run(etl, "--config", config, "-q") == 1
+
+    assert capsys.readouterr().err == (
+        "error: staging failed: IO Error: Async write failed - the disk is full: free space in TMPDIR (the run's "
+        "temporary files) or point TMPDIR at a disk with room\n"
+    )
+    assert fetch(config, "SELECT COUNT(*) FROM loaded_files") == [(0,)]
+
+
+def test_a_warehouse_folder_duckdb_may_not_write_names_the_fix(inputs, tmp_path):
+    import shutil
+
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        import pytest
+
+        pytest.skip("running as root, and setpriv (util-linux) is missing: a read-only folder would not stop writes")
+    inputs.events([play("S", "A", 1.0)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    (tmp_path / "wh").mkdir()
+    config = _config(tmp_path, DUCKDB_PATH="wh/warehouse.duckdb")
+    assert build(config) == 0
+    inputs.events([play("S", "A", 2.0)], name="2018-11-02-events.json")  # something to write
+    (tmp_path / "wh").chmod(0o555)
+    caps = "-dac_override,-dac_read_search"  # root without the power to write anywhere (see test_hostile_inputs)
+    prefix = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"] if os.geteuid() == 0 else []
+    try:
+        result = subprocess.run([*prefix, sys.executable, str(REPO / "etl.py"), "--config", str(config), "-q"],
+                                cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    finally:
+        (tmp_path / "wh").chmod(0o755)
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and "Permission denied" in result.stderr
+    assert result.stderr.endswith(
+        f" - DuckDB writes beside the database (its .wal and .tmp): make {tmp_path / 'wh'} writable by this user, "
+        "or set [DWH] DUCKDB_PATH to a folder that is\n")
+    assert fetch(config, "SELECT COUNT(*) FROM songplays") == [(1,)]

@@ -16,7 +16,7 @@ Times are UTC, as stored.
 config resolution (``load_config``: $DWH_CONFIG > ./dwh.cfg > <project>/dwh.cfg
 > built-in defaults) and ``connect``; nothing here runs at import.
 
-The package: warehouse (open_warehouse, WarehouseUnavailable), filters
+The package: warehouse (open_warehouse, WarehouseUnavailable, WarehouseInUse), filters
 (Filters, the plays CTE, filter_options) and queries (the questions); this
 module re-exports them, so ``analytics.by_weekday(...)`` is the way in.
 """
@@ -41,7 +41,7 @@ from sparkify.analytics.queries import (
     top_artists,
     top_songs,
 )
-from sparkify.analytics.warehouse import BUILD_COMMAND, WarehouseUnavailable, open_warehouse
+from sparkify.analytics.warehouse import BUILD_COMMAND, WarehouseInUse, WarehouseUnavailable, open_warehouse
 
 __all__ = [
     "BROWSERS",
@@ -51,6 +51,7 @@ __all__ = [
     "Filters",
     "Headline",
     "Options",
+    "WarehouseInUse",
     "WarehouseUnavailable",
     "browsers",
     "by_gender",

@@ -8,7 +8,7 @@ import os
 import sql_queries as sql
 from sparkify.config import load_config
 from sparkify.engines import Engine, connect
-from sparkify.errors import SparkifyError
+from sparkify.errors import SparkifyError, WarehouseBusy
 
 BUILD_COMMAND = "python create_tables.py && python etl.py"
 
@@ -21,6 +21,10 @@ class WarehouseUnavailable(SparkifyError):
         return [f"{type(self).__name__}: {self}"]
 
 
+class WarehouseInUse(WarehouseUnavailable):
+    """A load holds the warehouse right now: it is there, try again in a moment (building it again would destroy it)."""
+
+
 def open_warehouse(config_path: str | os.PathLike | None = None) -> Engine:
     """The configured warehouse, read-only, checked to hold a loaded star schema.
 
@@ -31,6 +35,8 @@ def open_warehouse(config_path: str | os.PathLike | None = None) -> Engine:
     try:
         config = load_config(config_path)
         engine = connect(config, read_only=True)
+    except WarehouseBusy as exc:
+        raise WarehouseInUse(str(exc)) from None
     except SparkifyError as exc:
         raise WarehouseUnavailable(str(exc)) from None
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import sql_queries as sql
 from sparkify import quoting
 from sparkify.config import Config
-from sparkify.errors import WarehouseError
+from sparkify.errors import WarehouseBusy, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ _LOCK_POLL_SECONDS = 0.5
 RUNS = "another run (etl.py or create_tables.py)"
 
 
-def held_elsewhere(name: str, waited: float, holder: str = RUNS) -> WarehouseError:
+def held_elsewhere(name: str, waited: float, holder: str = RUNS) -> WarehouseBusy:
     """The one wording for a warehouse another run holds, on every engine."""
-    return WarehouseError(
+    return WarehouseBusy(
         f"{holder} holds the {name} warehouse; waited {waited:.0f} s - try again when it has finished"
     )
 
@@ -159,10 +159,17 @@ class Engine:
                 f"table {missing[0]} does not exist in the {self.name} warehouse - run create_tables.py first"
             )
 
-    def create_tables(self) -> None:
-        """Drop and create every table, in one transaction."""
+    def create_tables(self, before_drop=None) -> None:
+        """Drop and create every table, in one transaction.
+
+        ``before_drop()`` runs in it first, once the tables are locked where the
+        engine locks tables (Redshift): what it sees no other run can change
+        before the drop (create_tables.py counts rows and asks there).
+        """
         existing = [table for table in sql.ALL_TABLES if table in self.existing_tables()]
         with self.transaction(writes=existing):
+            if before_drop is not None:
+                before_drop()
             for table in sql.ALL_TABLES:
                 self.execute(sql.drop_table(table))
             for table, ddl in sql.CREATE_TABLES.items():

@@ -21,14 +21,31 @@ PROFILE_ENV = "SPARKIFY_DUCKDB_PROFILE"
 
 
 def duckdb_error(exc: duckdb.Error, what: str, config: Config) -> WarehouseError:
-    """A DuckDB failure as one line; running out of memory names the setting that bounds it."""
+    """A DuckDB failure as one line; running out of memory names the setting that bounds it, a full disk
+    or a folder DuckDB may not write names the fix."""
     text = first_line(exc)
     if isinstance(exc, duckdb.OutOfMemoryException) or "Out of Memory" in text:
         text += (
             f" - DuckDB may use [DWH] DUCKDB_MEMORY_LIMIT = {config.duckdb_memory_limit}: raise it, "
             "or free memory; the warehouse is unchanged"
         )
+    else:
+        text += _file_fix(text, config)
     return WarehouseError(f"{what}: {text}")
+
+
+def _file_fix(text: str, config: Config) -> str:
+    """What to do when DuckDB could not write a file: the disk is full, or the folder is not writable."""
+    # DuckDB's spill files and the run's own (framed input, CSV for COPY) are in TMPDIR; "Async
+    # write failed" is how DuckDB reports a spill write the full disk refused
+    if "No space left" in text or "Async write failed" in text:
+        return " - the disk is full: free space in TMPDIR (the run's temporary files) or point TMPDIR at a disk with room"
+    if "Cannot open file" in text and ("Permission denied" in text or "Read-only file system" in text):
+        return (
+            f" - DuckDB writes beside the database (its .wal and .tmp): make {config.duckdb_path.parent} writable "
+            "by this user, or set [DWH] DUCKDB_PATH to a folder that is"
+        )
+    return ""
 
 
 class DuckDBEngine(Engine):
@@ -55,7 +72,8 @@ class DuckDBEngine(Engine):
             except (duckdb.Error, OSError) as exc:
                 if "lock" in str(exc).lower():
                     return None  # another process has the file open for writing: wait for it
-                raise WarehouseError(f"cannot open DuckDB database {path}: {first_line(exc)}") from None
+                text = first_line(exc)
+                raise WarehouseError(f"cannot open DuckDB database {path}: {text}{_file_fix(text, config)}") from None
 
         # DuckDB's file lock is the run lock: one writer at a time, readers only when no
         # writer. A writer waits (bounded); a reader (notebook, dashboard) is told at once.

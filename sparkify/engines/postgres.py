@@ -157,6 +157,12 @@ class PostgresEngine(Engine):
                 for table in sql.LOADED_TABLES:
                     self.execute(sql.delete_rows(table))
                     self._copy_from(local, table, workdir / f"{table}.csv")
+                    # Statistics now: autovacuum has not seen the rows yet, and a planner that
+                    # takes staging_events for 54 rows joins it with itself in a nested loop (the
+                    # songplay numbering: 360 s instead of seconds at 240,000 events; see
+                    # docs/performance.md). ANALYZE may run in a transaction
+                    # (https://www.postgresql.org/docs/current/sql-analyze.html).
+                    self.execute(f"ANALYZE {table}")
         except duckdb.Error as exc:
             raise duckdb_error(exc, "staging failed", self.config) from None
         finally:

@@ -192,7 +192,9 @@ CREATE TABLE loaded_files (
     row_count     BIGINT,                  -- records staged (NULL when COPY does not say)
     reject_count  BIGINT,                  -- records rejected into load_errors
     run_id        VARCHAR(36),
-    loaded_at     TIMESTAMP
+    loaded_at     TIMESTAMP,
+    content_hash  VARCHAR(80),             -- sha256:<hex> of the bytes loaded, or md5:<ETag>; the file whatever its name
+    input_root    VARCHAR(1024)            -- the configured folder, file or prefix file_name is relative to
 )
 DISTSTYLE ALL SORTKEY (source, file_name);
 -- end of statement
