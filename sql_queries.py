@@ -618,12 +618,12 @@ FROM (
         best_match.artist_id
     FROM songplay_tracks AS tracks
     JOIN ({_best_match('''
-        SELECT DISTINCT old.song, old.artist, old.length
-        FROM songplay_tracks AS old
+        SELECT DISTINCT loaded.song, loaded.artist, loaded.length
+        FROM songplay_tracks AS loaded
         JOIN staging_songs AS arrived
-            ON arrived.title = old.song
-            AND arrived.artist_name = old.artist
-        WHERE old.songplay_id <= {p}''')}
+            ON arrived.title = loaded.song
+            AND arrived.artist_name = loaded.artist
+        WHERE loaded.songplay_id <= {p}''')}
     ) AS best_match
         ON best_match.song = tracks.song
         AND best_match.artist = tracks.artist
