@@ -59,13 +59,15 @@ def run_etl(
     allowed = config.max_errors if max_errors is None else max_errors
     run_started = time.perf_counter()
     seconds: dict[str, float] = {}
+    log.info("%s", config.describe())
+    log.info("[1/4] listing the input files ...")
+    started = time.perf_counter()
+    # listed before the warehouse session opens: a long listing keeps no session (nor lock) waiting;
+    # a file that arrives after it is new to the next run
+    listing = inputs.list_inputs(config.inputs)
     with connect(config) as engine, engine.exclusive():
-        log.info("%s", config.describe())
         engine.require_tables()
-
-        log.info("[1/4] listing the input files ...")
-        started = time.perf_counter()
-        listing = inputs.list_inputs(config.inputs)
+        # read under the run lock: a run that waited for another finds that run's files recorded
         record = {} if full_refresh else incremental.read_record(engine)
         batch = incremental.plan(listing, record, full_refresh=full_refresh)
         seconds["listing"] = time.perf_counter() - started

@@ -57,8 +57,10 @@ def _field(value) -> dict:
 class PostgresDataApi:
     """The redshift-data operations the project calls, on one PostgreSQL database."""
 
-    def __init__(self, database: dict[str, str], *, page_size: int = 3, running: tuple[str, ...] = ("SUBMITTED", "STARTED")):
+    def __init__(self, database: dict[str, str], *, page_size: int = 3, running: tuple[str, ...] = ("SUBMITTED", "STARTED"),
+                 connect=psycopg2.connect):
         self.database = database  # [CLUSTER] settings of a test database (conftest.new_database)
+        self.connect = connect  # psycopg2.connect, or the Redshift double's (tests/redshift_double.py)
         self.page_size = page_size
         self.running = running  # the statuses describe_statement reports before the end
         self.sessions: dict[str, psycopg2.extensions.connection] = {}
@@ -149,7 +151,7 @@ class PostgresDataApi:
             raise _client_error(operation, "ValidationException", "Either ClusterIdentifier or WorkgroupName is required")
         if request.get("Database") != self.database["DB_NAME"]:
             raise _client_error(operation, "ValidationException", f"database {request.get('Database')} does not exist")
-        connection = psycopg2.connect(
+        connection = self.connect(
             host=self.database["HOST"], port=self.database["DB_PORT"], dbname=self.database["DB_NAME"],
             user=self.database["DB_USER"], password=PG_PASSWORD,
         )

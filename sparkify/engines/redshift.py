@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import sql_queries as sql
 from sparkify import rules
 from sparkify.config import Connection, is_region
+from sparkify.engines.base import wait_for
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.errors import ConfigError, InputError, WarehouseError
 from sparkify.incremental import Batch
@@ -38,11 +39,14 @@ MAXERROR_LIMIT = 100000
 # concurrency scaling) and does not exist on Redshift Serverless
 # (https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_ERRORS.html,
 # https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_ERROR_DETAIL.html).
-# Scoped to one COPY: this session's rows newer than a marker taken before it,
-# whether the COPY succeeded or failed. The view keeps no raw line: raw_line
-# says which column and type instead.
-LOAD_ERRORS_MARKER = "SELECT COALESCE(MAX(query_id), 0) FROM sys_load_error_detail WHERE session_id = pg_backend_pid()"
-LOAD_ERRORS_SINCE = """
+# By the COPY's own query id: PG_LAST_COPY_ID() "returns the query ID of the most
+# recently completed COPY command in the current session", -1 before any
+# (https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html). After a
+# successful COPY that is its id. After a failed one the page leaves open what a
+# rollback does to it, so a failed COPY's rows are this session's newer than the id
+# taken before it. The view keeps no raw line: raw_line says which column and type.
+LOAD_ERRORS_MARKER = "SELECT pg_last_copy_id()"
+_LOAD_ERRORS = """
 SELECT
     TRIM(file_name),
     line_number,
@@ -50,10 +54,13 @@ SELECT
     TRIM(error_message),
     TRIM(column_name) || ' (' || TRIM(column_type) || '), position ' || CAST(position AS VARCHAR(12))
 FROM sys_load_error_detail
-WHERE session_id = pg_backend_pid()
-  AND query_id > %s
+WHERE {where}
 ORDER BY file_name, line_number
 """
+LOAD_ERRORS_OF_LAST_COPY = _LOAD_ERRORS.format(where="query_id = pg_last_copy_id()")
+LOAD_ERRORS_SINCE = _LOAD_ERRORS.format(where="session_id = pg_backend_pid()\n  AND query_id > %s")
+# SYS_LOAD_ERROR_DETAIL.file_name is CHAR(256): a longer s3:// URI comes back cut to 256 bytes.
+FILE_NAME_BYTES = 256
 LOAD_ERROR_COLUMNS = ("table_name", "source_file", "line_number", "column_name", "reason", "raw_line")
 
 # Redshift's certificates are issued by ACM, which "are publicly trusted by most operating
@@ -117,23 +124,90 @@ class RedshiftEngine(PostgresEngine):
         return given.user, given.password
 
     @classmethod
+    def keepalive_options(cls) -> dict[str, int]:
+        """TCP keepalives, so that a connection whose other end is gone (a crashed machine, a dropped
+        NAT mapping) is noticed in about two minutes, not hours, and its transaction and locks go
+        with it (https://docs.aws.amazon.com/redshift/latest/mgmt/troubleshooting-connections.html,
+        "Connection is refused or fails"; libpq: https://www.postgresql.org/docs/current/libpq-connect.html)."""
+        return {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 15, "keepalives_count": 4}
+
+    @classmethod
     def ssl_options(cls, c: Connection) -> dict[str, str]:
         options = super().ssl_options(c)
         if options["sslmode"].startswith("verify-"):
             options["sslrootcert"] = system_ca_bundle()
         return options
 
+    # One run at a time, without blocking readers. Redshift has no advisory lock and no SAVEPOINT,
+    # and "LOCK ... obtains a table-level lock in ACCESS EXCLUSIVE mode" that blocks reads of the
+    # locked table and is released only when the transaction ends
+    # (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html). So a run is one transaction from
+    # before the record of loaded files is read until the star schema commits, and it LOCKs only
+    # this table, which only writers (etl.py, create_tables.py) ever touch: a second run waits at
+    # its LOCK, then reads the first run's files in the record; readers of the star schema meet no
+    # lock and see it as of the last commit. A crashed run's transaction, and its lock, end with its
+    # session: at once when the process dies, after the TCP keepalives or the Data API's
+    # SessionKeepAliveSeconds when the machine does.
+    run_lock_table = "sparkify_run_lock"
+    # How long one LOCK attempt waits before the run says it waits (statement_timeout, in ms:
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html).
+    lock_attempt_ms = 1000
+    _in_run = False
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Redshift has no advisory lock: each writing transaction LOCKs its tables instead."""
-        yield
+        """The run's transaction, holding the run lock; committed when the run ends well, else rolled back."""
+        # "IF NOT EXISTS": https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+        self.execute(f"CREATE TABLE IF NOT EXISTS {self.run_lock_table} (held BOOLEAN)")
+        wait_for(self._try_run_lock, self.name)
+        self._in_run = True
+        try:
+            yield
+        except BaseException:
+            self._end_run("ROLLBACK")
+            raise
+        self._end_run("COMMIT")
+
+    def _try_run_lock(self) -> bool | None:
+        """BEGIN and LOCK the run lock within lock_attempt_ms: True, or None (rolled back) when another run holds it."""
+        self.execute("BEGIN")
+        # SET LOCAL: for this transaction only (https://docs.aws.amazon.com/redshift/latest/dg/r_SET.html)
+        self.execute(f"SET LOCAL statement_timeout TO {int(self.lock_attempt_ms)}")
+        try:
+            self.execute(f"LOCK {self.run_lock_table}")
+        except WarehouseError as exc:
+            self.rollback()
+            if "timeout" in str(exc).lower() or "cancel" in str(exc).lower():
+                return None
+            raise
+        self.execute("SET LOCAL statement_timeout TO DEFAULT")
+        return True
+
+    def _end_run(self, how: str) -> None:
+        if self._in_run:
+            self._in_run = False
+            if how == "COMMIT":
+                self.execute("COMMIT")
+            else:
+                self.rollback()
+
+    @contextmanager
+    def transaction(self, writes=()) -> Iterator[None]:
+        """Inside a run, part of the run's transaction (Redshift has no nested transaction): a failure
+        rolls the whole run back. Outside one, a transaction of its own behind the run lock."""
+        if not self._in_run:
+            with super().transaction(writes=writes):
+                yield
+            return
+        try:
+            yield
+        except BaseException:
+            self._end_run("ROLLBACK")
+            raise
 
     def lock_tables(self, tables) -> None:
-        # "LOCK ... Restricts access to a database table. This command is only meaningful
-        # when it is run inside a transaction block"; it avoids the serializable isolation
-        # error (1023) two overlapping runs would otherwise meet, by making the second wait
-        # (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html).
-        self.execute(f"LOCK {', '.join(sorted(set(tables)))}")  # one order: no deadlock between runs
+        # Writers wait for each other on the run lock alone; the tables they write stay readable.
+        self.execute(f"LOCK {self.run_lock_table}")
 
     def table_attributes(self, table: str) -> str:
         return sql.REDSHIFT_ATTRIBUTES[table]
@@ -195,17 +269,22 @@ class RedshiftEngine(PostgresEngine):
                         self.execute(statement)
                     except WarehouseError as exc:
                         raise _CopyFailed(table, source, exc, marker) from None
-                    errors.extend((table, *row) for row in self.query(LOAD_ERRORS_SINCE, [marker]))
+                    errors.extend((table, *row) for row in self.query(LOAD_ERRORS_OF_LAST_COPY))
+                errors = full_file_names(errors, batch)
                 self._insert_load_errors(errors)
                 # COPY cannot apply every input rule: move the rows that break the others now
                 for statement in rules.staged_rejects(quote=self.literal):
                     self.execute(statement)
+            if self._in_run and self.count("load_errors") > max_errors:
+                # the run will be refused: its staging and load_errors are kept, as on every engine,
+                # and the star schema is not touched (the run ends here)
+                self._end_run("COMMIT")
         except _CopyFailed as failed:
-            self._keep_rejects(failed, max_errors)
+            self._keep_rejects(failed, max_errors, batch)
 
-    def _keep_rejects(self, failed: _CopyFailed, max_errors: int) -> None:
+    def _keep_rejects(self, failed: _CopyFailed, max_errors: int, batch: Batch) -> None:
         """After a failed COPY (rolled back): its rejected rows into load_errors, or the error."""
-        rows = [(failed.table, *row) for row in self.query(LOAD_ERRORS_SINCE, [failed.marker])]
+        rows = full_file_names([(failed.table, *row) for row in self.query(LOAD_ERRORS_SINCE, [failed.marker])], batch)
         if not rows:
             raise WarehouseError(
                 f"COPY {failed.table} from {failed.source} failed: {failed.error} - check that the IAM role "
@@ -228,6 +307,22 @@ class RedshiftEngine(PostgresEngine):
 
     def _insert_load_errors(self, rows: list[tuple]) -> None:
         self.insert_rows("load_errors", LOAD_ERROR_COLUMNS, rows)
+
+
+def full_file_names(rows: list[tuple], batch: Batch) -> list[tuple]:
+    """load_errors rows (table, file, ...) with each file's full s3:// URI: SYS_LOAD_ERROR_DETAIL cuts
+    file_name to CHAR(256), so a longer URI is found again among the batch's files by its first 256
+    bytes, and the rejects count against the right file. Two URIs alike in their first 256 bytes
+    cannot be told apart: their rejects keep the cut name."""
+    cut: dict[str, list[str]] = {}
+    for files in batch.files.values():
+        for file in files:
+            if len(file.location.encode("utf-8")) > FILE_NAME_BYTES:
+                name = file.location.encode("utf-8")[:FILE_NAME_BYTES].decode("utf-8", "ignore").rstrip()
+                cut.setdefault(name, []).append(file.location)
+    if not cut:
+        return rows
+    return [(table, cut[name][0] if len(cut.get(name, ())) == 1 else name, *rest) for table, name, *rest in rows]
 
 
 def copy_statement(
