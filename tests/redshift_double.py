@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS {SYSTEM_SCHEMA}.last_copy (session_id integer PRIMARY
 CREATE OR REPLACE FUNCTION {SYSTEM_SCHEMA}.pg_last_copy_id() RETURNS integer LANGUAGE sql AS
     'SELECT COALESCE((SELECT CAST(query_id AS integer) FROM {SYSTEM_SCHEMA}.last_copy
                       WHERE session_id = pg_backend_pid()), -1)';
+-- "SYS_LOAD_ERROR_DETAIL is visible to all users"
+GRANT USAGE ON SCHEMA {SYSTEM_SCHEMA} TO PUBLIC;
+GRANT SELECT ON ALL TABLES IN SCHEMA {SYSTEM_SCHEMA} TO PUBLIC;
 """
 
 # https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html: table and column attributes
@@ -73,20 +76,21 @@ class RedshiftDouble:
         self.s3 = s3  # a boto3 S3 client on moto
         self.cluster_region = cluster_region
         self.statements: list[str] = []  # every statement sent, as sent
+        self.user: str | None = None  # sessions log in as this database user instead (not the tables' owner)
         self._lock = threading.Lock()
         self._system = self._raw()
         self._system.autocommit = True
         with self._system.cursor() as cursor:
             cursor.execute(_SYSTEM_DDL)
 
-    def _raw(self):
+    def _raw(self, user: str | None = None):
         d = self.database
-        return _connect(host=d["HOST"], port=d["DB_PORT"], dbname=d["DB_NAME"], user=d["DB_USER"],
+        return _connect(host=d["HOST"], port=d["DB_PORT"], dbname=d["DB_NAME"], user=user or d["DB_USER"],
                         password=self.password, options=f"-c search_path=public,{SYSTEM_SCHEMA}")
 
     def connect(self, *args, **kwargs) -> DoubleConnection:
         """psycopg2.connect's signature; SSL and the host come from the double (no SSL on the test server)."""
-        connection = self._raw()
+        connection = self._raw(self.user)
         # PostgreSQL's default READ COMMITTED, not Redshift's snapshot isolation: Redshift's system
         # views are outside any transaction's snapshot (a COPY's rejected rows show in the same
         # transaction), which the double's redshift_sys tables, written by another connection, match

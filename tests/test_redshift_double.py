@@ -264,3 +264,33 @@ def test_three_overlapping_runs_load_once_and_a_reader_does_not_wait(warehouses,
     assert fetch(config, "SELECT COUNT(*), COUNT(DISTINCT songplay_id) FROM songplays") == [(plays, plays)]
     copies = [s for s in warehouses.doubles["overlap"].statements if s.startswith("COPY staging_events")]
     assert len(copies) == 1  # the two later runs found the files recorded
+
+
+# ----------------------------------------------------------------- a database user who does not own the tables
+
+
+def test_a_user_who_does_not_own_the_tables_loads_with_the_privileges_the_error_names(warehouses, tmp_path, capsys):
+    root = tmp_path / "input"
+    first_day(root)
+    warehouses.upload("grants", root)
+    owner = warehouses.redshift("grants")
+    assert run(create_tables, "--config", owner, "--yes", "-q") == 0
+    double = warehouses.doubles["grants"]
+    loader = "loader_" + double.database["DB_NAME"]
+    with double._system.cursor() as cursor:  # an IAM login is often another database user than the owner
+        cursor.execute(f"CREATE USER {loader} PASSWORD %s", [PG_PASSWORD])
+    double.user = loader
+    try:
+        code, _, err = etl_run(owner, capsys, "--max-errors", "5")
+        assert code == 1
+        assert err == (
+            "error: redshift: sparkify may not use table staging_events - GRANT SELECT, INSERT, UPDATE, DELETE "
+            "ON ALL TABLES IN SCHEMA public TO sparkify (as the tables' owner), or run as the user who ran create_tables.py\n"
+        )
+        with double._system.cursor() as cursor:  # what the error says to grant, and no more
+            cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {loader}")
+        code, _, err = etl_run(owner, capsys, "--max-errors", "5")
+        assert (code, err) == (0, ""), err
+        assert fetch(owner, "SELECT COUNT(*) FROM songplays") == [(4,)]
+    finally:
+        double.user = None

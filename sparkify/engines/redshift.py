@@ -89,6 +89,37 @@ def system_ca_bundle() -> str:
     return certifi.where()
 
 
+# A database user who does not own the tables (AUTH = iam logs in as DB_USER, often not the user who
+# ran create_tables.py) can run etl.py with these privileges: COPY needs INSERT ("To grant or revoke
+# privilege to load data into a table using a COPY command, grant or revoke the INSERT privilege":
+# https://docs.aws.amazon.com/redshift/latest/dg/t_Loading_tables_with_the_COPY_command.html), the
+# upserts SELECT, INSERT, UPDATE and DELETE, and LOCK of the run-lock table one of them. COPY's
+# COMPUPDATE OFF and STATUPDATE OFF keep it from what only an owner may do: automatic compression
+# re-creates the table ("Only the owner has permission to modify or destroy an object":
+# https://docs.aws.amazon.com/redshift/latest/dg/r_Privileges.html;
+# https://docs.aws.amazon.com/redshift/latest/dg/c_Loading_tables_auto_compress.html) and
+# STATUPDATE runs ANALYZE. create_tables.py (DROP, CREATE) needs the owner.
+_DENIED = re.compile(r"permission denied for (?:relation|table) (\w+)")
+GRANT_HINT = (
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {user} (as the tables' owner), "
+    "or run as the user who ran create_tables.py"
+)
+
+
+@contextmanager
+def _grant_hint(user: str) -> Iterator[None]:
+    """A privilege the database user lacks: the error says what to grant, in one line."""
+    try:
+        yield
+    except WarehouseError as exc:
+        found = _DENIED.search(str(exc))
+        if not found:
+            raise
+        raise WarehouseError(
+            f"redshift: {user} may not use table {found.group(1)} - " + GRANT_HINT.format(user=user)
+        ) from None
+
+
 def maxerror(max_errors: int) -> int:
     """COPY's MAXERROR for a run that allows max_errors rejected records."""
     return min(max_errors + 1, MAXERROR_LIMIT)
@@ -157,8 +188,9 @@ class RedshiftEngine(PostgresEngine):
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """The run's transaction, holding the run lock; committed when the run ends well, else rolled back."""
-        # "IF NOT EXISTS": https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
-        self.execute(f"CREATE TABLE IF NOT EXISTS {self.run_lock_table} (held BOOLEAN)")
+        if self.run_lock_table not in self.existing_tables():  # made once, by the first run (a user who may create tables)
+            # "IF NOT EXISTS": https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+            self.execute(f"CREATE TABLE IF NOT EXISTS {self.run_lock_table} (held BOOLEAN)")
         wait_for(self._try_run_lock, self.name)
         self._in_run = True
         try:
@@ -208,6 +240,33 @@ class RedshiftEngine(PostgresEngine):
     def lock_tables(self, tables) -> None:
         # Writers wait for each other on the run lock alone; the tables they write stay readable.
         self.execute(f"LOCK {self.run_lock_table}")
+
+    def execute(self, statement: str, params=None) -> None:
+        with _grant_hint(self._database_user()):
+            super().execute(statement, params)
+
+    def query(self, statement: str, params=None) -> list[tuple]:
+        with _grant_hint(self._database_user()):
+            return super().query(statement, params)
+
+    def require_tables(self, tables=sql.ALL_TABLES) -> None:
+        """information_schema shows only the tables the user may use: one it may not is named with its grant."""
+        missing = [table for table in tables if table not in self.existing_tables()]
+        if missing:
+            # PG_CLASS lists every table ("Querying the catalog tables":
+            # https://docs.aws.amazon.com/redshift/latest/dg/c_join_PG.html)
+            hidden = self.query(
+                "SELECT COUNT(*) FROM pg_class JOIN pg_namespace ON pg_namespace.oid = pg_class.relnamespace "
+                "WHERE pg_namespace.nspname = current_schema() AND pg_class.relname = %s", [missing[0]])[0][0]
+            if hidden:
+                user = self._database_user()
+                raise WarehouseError(f"redshift: {user} may not use table {missing[0]} - " + GRANT_HINT.format(user=user))
+        super().require_tables(tables)
+
+    def _database_user(self) -> str:
+        config = getattr(self, "config", None)
+        via = (config.data_api if config and config.data_api else config.connection) if config else None
+        return getattr(via, "db_user", None) or getattr(via, "user", None) or "the database user"
 
     def table_attributes(self, table: str) -> str:
         return sql.REDSHIFT_ATTRIBUTES[table]
