@@ -185,6 +185,7 @@ def manifests(monkeypatch) -> dict[str, list]:
     """The manifests the engine writes to S3 (written for real with moto in test_incremental_s3)."""
     written: dict[str, list] = {}
     monkeypatch.setattr(aws, "write_manifest", lambda uri, files: written.__setitem__(uri, files))
+    monkeypatch.setattr(aws, "bucket_region", lambda uri: "us-west-2")
     return written
 
 

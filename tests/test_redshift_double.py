@@ -294,3 +294,56 @@ def test_a_user_who_does_not_own_the_tables_loads_with_the_privileges_the_error_
         assert fetch(owner, "SELECT COUNT(*) FROM songplays") == [(4,)]
     finally:
         double.user = None
+
+
+# ----------------------------------------------------------------- REGION and the manifest
+
+
+def eu_bucket() -> None:
+    import boto3
+
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket="sparkify-test-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
+
+def test_a_manifest_bucket_in_another_region_is_refused_in_one_line_before_anything_runs(warehouses, tmp_path, capsys):
+    root = tmp_path / "input"
+    first_day(root)
+    warehouses.upload("region", root)
+    config = warehouses.redshift("region")
+    eu_bucket()
+    config.write_text(config.read_text().replace(f"s3://{BUCKET}/manifests/region", "s3://sparkify-test-eu/manifests"))
+    assert run(create_tables, "--config", config, "--yes", "-q") == 0
+
+    code, _, err = etl_run(config, capsys)
+
+    assert (code, err) == (1, (
+        "error: [S3] MANIFEST_PREFIX s3://sparkify-test-eu/manifests is in eu-west-1, but COPY reads the input in "
+        "us-west-2 ([S3] REGION) and needs its manifest in that region too - use a bucket in us-west-2 for "
+        "MANIFEST_PREFIX\n"))
+    assert fetch(config, "SELECT COUNT(*) FROM loaded_files") == [(0,)]
+
+
+def test_the_double_applies_region_to_the_manifest_as_copy_does(warehouses, tmp_path):
+    """What the check above prevents: on the double, as on Redshift, such a COPY fails."""
+    warehouses.redshift("copy-region")
+    double = warehouses.doubles["copy-region"]
+    eu_bucket()
+    warehouses.s3.put_object(Bucket=BUCKET, Key="copy-region/a.json", Body=b'{"a": "x"}\n')
+    manifest = {"entries": [{"url": f"s3://{BUCKET}/copy-region/a.json", "mandatory": True}]}
+    warehouses.s3.put_object(Bucket="sparkify-test-eu", Key="m.manifest", Body=json.dumps(manifest).encode())
+    connection = double.connect()
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE t (a VARCHAR(8)) DISTSTYLE ALL")
+            copy = (f"COPY t FROM 's3://sparkify-test-eu/m.manifest' IAM_ROLE '{ROLE_ARN}' REGION 'us-west-2' "
+                    "FORMAT AS JSON 'auto ignorecase' MANIFEST")
+            with pytest.raises(psycopg2.Error, match="manifest s3://sparkify-test-eu/m.manifest is in eu-west-1"):
+                cursor.execute(copy)
+            warehouses.s3.put_object(Bucket=BUCKET, Key="m.manifest", Body=json.dumps(manifest).encode())
+            cursor.execute(copy.replace("sparkify-test-eu", BUCKET))
+            cursor.execute("SELECT a FROM t")
+            assert cursor.fetchall() == [("x",)]
+    finally:
+        connection.close()

@@ -299,6 +299,21 @@ class RedshiftEngine(PostgresEngine):
             ))
         return statements
 
+    def _check_manifest_region(self, region: str | None) -> None:
+        """COPY carries REGION [S3] REGION (the input's region, which may not be the cluster's), and
+        "if the REGION parameter is specified, all resources, including a manifest file or multiple
+        Amazon S3 buckets, must be located in the specified Region"
+        (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html#copy-region).
+        Without REGION, COPY takes every bucket to be in the cluster's region: either way the manifest
+        must be in the input's region, so a MANIFEST_PREFIX elsewhere is refused before anything runs."""
+        inputs = self.config.inputs
+        if region is not None and region != inputs.region:
+            raise ConfigError(
+                f"[S3] MANIFEST_PREFIX {inputs.manifest_prefix} is in {region}, but COPY reads the input in "
+                f"{inputs.region} ([S3] REGION) and needs its manifest in that region too - use a bucket in "
+                f"{inputs.region} for MANIFEST_PREFIX"
+            )
+
     def staging_sql(self, batch: Batch, max_errors: int) -> list[str]:
         arn = self.config.iam_role_arn or ""
         return [statement.replace(arn, "<[IAM_ROLE] ARN>") for _, _, statement in self.copies(batch, max_errors)]
@@ -312,6 +327,7 @@ class RedshiftEngine(PostgresEngine):
         """
         from sparkify import aws  # boto3: only the Redshift engine writes to S3
 
+        self._check_manifest_region(aws.bucket_region(self.config.inputs.manifest_prefix))
         for table, source in (("staging_events", "LOG_DATA"), ("staging_songs", "SONG_DATA")):
             files = batch.files.get(source, [])
             if files:
