@@ -350,3 +350,29 @@ def test_the_double_applies_region_to_the_manifest_as_copy_does(warehouses, tmp_
             assert cursor.fetchall() == [("x",)]
     finally:
         connection.close()
+
+
+# ----------------------------------------------------------------- the COPY's own rejected rows
+
+
+def test_rejects_of_a_file_whose_uri_is_longer_than_char_256_count_against_it(warehouses, tmp_path):
+    root = tmp_path / "input"
+    first_day(root)
+    deep = root / "log_data" / "2018" / ("d" * 120) / ("e" * 120) / "2018-11-02-events.json"
+    deep.parent.mkdir(parents=True)
+    deep.write_text(json.dumps(play("Song A", "Artist A", 200.0, ts=ts(2, 1))) + "\n{bad\n", encoding="utf-8")
+    warehouses.upload("long", root)
+    redshift, duck = warehouses.redshift("long"), warehouses.duckdb("long-duck", root)
+    assert len(f"s3://{BUCKET}/long/log_data/{deep.relative_to(root / 'log_data').as_posix()}") > 256
+    assert build(duck, "--max-errors", "7") == 0
+    assert build(redshift, "--max-errors", "7") == 0
+
+    name = deep.relative_to(root / "log_data").as_posix()
+    reject_count = f"SELECT reject_count FROM loaded_files WHERE file_name = '{name}'"
+    assert fetch(redshift, reject_count) == fetch(duck, reject_count) == [(1,)]
+    # the view itself keeps the first 256 bytes of the name, blank-padded, as CHAR(256) does
+    with warehouses.doubles["long"]._system.cursor() as cursor:
+        cursor.execute("SELECT MAX(LENGTH(file_name)), MAX(OCTET_LENGTH(CAST(file_name AS TEXT))) "
+                       "FROM redshift_sys.sys_load_error_detail")
+        assert cursor.fetchone() == (256, 256)
+    assert differences(star(redshift), star(duck)) == []
