@@ -1,10 +1,12 @@
 """Amazon Redshift: psycopg2 over SSL, staging with COPY from S3, distribution and sort keys.
 
 Only what differs from PostgreSQL is here: the connection's SSL (verify-full) and login
-(AUTH = iam: temporary credentials from AWS), the table
-attributes, string literals (a backslash is an escape), and the staging load
-(COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
+(AUTH = iam: temporary credentials from AWS) and TCP keepalives, the table
+attributes, string literals (a backslash is an escape), one run at a time (a
+run-lock table only writers LOCK, in one transaction per run), and the staging
+load (COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
 SYS_LOAD_ERROR_DETAIL into load_errors, then the input rules COPY cannot apply).
+The whole engine runs on a PostgreSQL-backed double in tests/redshift_double.py.
 """
 
 from __future__ import annotations
