@@ -164,12 +164,7 @@ class Batch:
 
 def require_record_columns(engine) -> None:
     """A loaded_files made before content identity lacks its columns: say how to upgrade, in one line."""
-    rows = engine.query(
-        "SELECT column_name FROM information_schema.columns "
-        f"WHERE table_schema = current_schema() AND table_name = {engine.placeholder}",
-        [sql.RECORD_TABLE],
-    )
-    have = {name for (name,) in rows}
+    have = engine.table_columns(sql.RECORD_TABLE)
     missing = [column for column in IDENTITY_COLUMNS if column not in have]
     if missing:
         raise WarehouseError(

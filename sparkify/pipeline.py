@@ -92,57 +92,61 @@ def run_etl(
     allowed = config.max_errors if max_errors is None else max_errors
     run_started = time.perf_counter()
     seconds: dict[str, float] = {}
-    with connect(config) as engine, engine.exclusive():
+    with connect(config) as engine:
         log.info("%s", config.describe())
         engine.require_tables()
         incremental.require_record_columns(engine)
 
         log.info("[1/4] listing the input files ...")
         started = time.perf_counter()
+        # listed before the run lock: a long listing keeps no other run waiting (a file that
+        # arrives after it is new to the next run)
         listing = inputs.list_inputs(config.inputs)
-        record = incremental.Record() if full_refresh else incremental.read_record(engine)
-        batch = incremental.plan(listing, record, full_refresh=full_refresh)
-        seconds["listing"] = time.perf_counter() - started
-        for source, counts in batch.counts().items():
+        with engine.exclusive():
+            # read under the run lock: a run that waited for another finds that run's files recorded
+            record = incremental.Record() if full_refresh else incremental.read_record(engine)
+            batch = incremental.plan(listing, record, full_refresh=full_refresh)
+            seconds["listing"] = time.perf_counter() - started
+            for source, counts in batch.counts().items():
+                log.info(
+                    "[1/4] %s: %s new, %s already loaded%s", source, f"{counts['new']:,}", f"{counts['already_loaded']:,}",
+                    f", {counts['removed']:,} removed (their rows stay until --full-refresh)" if counts["removed"] else "",
+                )
+            if dry_run:
+                return report.planned(engine, batch, allowed)
+            if batch.empty:
+                if batch.same_content:  # new names of loaded contents only (S3 ETags): recorded, nothing loaded
+                    incremental.say_same_content(batch)
+                    with engine.transaction(writes=[sql.RECORD_TABLE]):
+                        incremental.write_record(engine, incremental.record_rows(batch, {}, {}), replace=False)
+                log.info("nothing new to load")
+                summary = report.collect(engine, None, batch)
+                summary.seconds = {**seconds, "total": time.perf_counter() - run_started}
+                return summary
+
+            log.info("[2/4] loading staging tables ...")
+            started = time.perf_counter()
+            with _run_folder() as workdir:
+                # local engines read the batch's files here (s3:// ones downloaded); Redshift's COPY reads S3 itself
+                files = inputs.resolve(config.inputs, workdir, batch) if engine.reads_local_files else None
+                staged = staging.load(engine, files, workdir, allowed, batch, record)
+            incremental.say_same_content(batch)
+            seconds["staging"] = time.perf_counter() - started
             log.info(
-                "[1/4] %s: %s new, %s already loaded%s", source, f"{counts['new']:,}", f"{counts['already_loaded']:,}",
-                f", {counts['removed']:,} removed (their rows stay until --full-refresh)" if counts["removed"] else "",
+                "[2/4] staging: %s events, %s songs, %s rejected in %.1f s",
+                f"{staged.rows['staging_events']:,}", f"{staged.rows['staging_songs']:,}",
+                f"{staged.rejected:,}", seconds["staging"],
             )
-        if dry_run:
-            return report.planned(engine, batch, allowed)
-        if batch.empty:
-            if batch.same_content:  # new names of loaded contents only (S3 ETags): recorded, nothing loaded
-                incremental.say_same_content(batch)
-                with engine.transaction(writes=[sql.RECORD_TABLE]):
-                    incremental.write_record(engine, incremental.record_rows(batch, {}, {}), replace=False)
-            log.info("nothing new to load")
-            summary = report.collect(engine, None, batch)
-            summary.seconds = {**seconds, "total": time.perf_counter() - run_started}
-            return summary
+            staged.check(allowed)
 
-        log.info("[2/4] loading staging tables ...")
-        started = time.perf_counter()
-        with _run_folder() as workdir:
-            # local engines read the batch's files here (s3:// ones downloaded); Redshift's COPY reads S3 itself
-            files = inputs.resolve(config.inputs, workdir, batch) if engine.reads_local_files else None
-            staged = staging.load(engine, files, workdir, allowed, batch, record)
-        incremental.say_same_content(batch)
-        seconds["staging"] = time.perf_counter() - started
-        log.info(
-            "[2/4] staging: %s events, %s songs, %s rejected in %.1f s",
-            f"{staged.rows['staging_events']:,}", f"{staged.rows['staging_songs']:,}",
-            f"{staged.rejected:,}", seconds["staging"],
-        )
-        staged.check(allowed)
+            log.info("[3/4] upserting the star schema (one transaction) ...")
+            started = time.perf_counter()
+            steps = transforms.build_star_schema(engine, staged.record, full_refresh=full_refresh)
+            seconds["star schema"] = time.perf_counter() - started
+            log.info("[3/4] star schema upserted and checked in %.1f s", seconds["star schema"])
 
-        log.info("[3/4] upserting the star schema (one transaction) ...")
-        started = time.perf_counter()
-        steps = transforms.build_star_schema(engine, staged.record, full_refresh=full_refresh)
-        seconds["star schema"] = time.perf_counter() - started
-        log.info("[3/4] star schema upserted and checked in %.1f s", seconds["star schema"])
-
-        log.info("[4/4] counting ...")
-        summary = report.collect(engine, staged, batch)
+            log.info("[4/4] counting ...")
+            summary = report.collect(engine, staged, batch)
     seconds["total"] = time.perf_counter() - run_started
     summary.seconds = seconds
     summary.step_seconds = {**staged.seconds, **steps}

@@ -129,7 +129,7 @@ class _Spec:
         for column, kind in self.read_as.items():
             key = identifier(self.key_of[column])
             if column == "ts":  # a checked JSON number: epoch milliseconds
-                expr = f"CAST(CAST({key} AS DOUBLE) AS BIGINT)"
+                expr = f"CAST(CAST(TRIM(json_extract_string({key}, '$')) AS DOUBLE) AS BIGINT)"  # or a quoted one
             elif kind == "JSON":  # a checked id, as text
                 expr = f"NULLIF(TRIM(json_extract_string({key}, '$')), '')"
             elif kind == "VARCHAR":  # like Redshift's EMPTYASNULL BLANKSASNULL; x < '!' is a cheap

@@ -63,9 +63,10 @@ class PostgresDataApi:
     """The redshift-data operations the project calls, on one PostgreSQL database."""
 
     def __init__(self, database: dict[str, str], *, page_size: int = 3, running: tuple[str, ...] = ("SUBMITTED", "STARTED"),
-                 gate: bool = True):
+                 gate: bool = True, connect=psycopg2.connect):
         self.database = database  # [CLUSTER] settings of a test database (helpers.new_database)
         self.gate = gate  # every statement must pass the Redshift gate
+        self.connect = connect  # psycopg2.connect, or the Redshift double's (tests/redshift_double.py)
         self.page_size = page_size
         self.running = running  # the statuses describe_statement reports before the end
         self.sessions: dict[str, psycopg2.extensions.connection] = {}
@@ -160,7 +161,7 @@ class PostgresDataApi:
             raise _client_error(operation, "ValidationException", "Either ClusterIdentifier or WorkgroupName is required")
         if request.get("Database") != self.database["DB_NAME"]:
             raise _client_error(operation, "ValidationException", f"database {request.get('Database')} does not exist")
-        connection = psycopg2.connect(
+        connection = self.connect(
             host=self.database["HOST"], port=self.database["DB_PORT"], dbname=self.database["DB_NAME"],
             user=self.database["DB_USER"], password=PG_PASSWORD,
         )
@@ -201,7 +202,9 @@ class PostgresDataApi:
 
     @staticmethod
     def _type_name(connection, oid: int) -> str:
-        with connection.cursor() as cursor:
+        # the double's own lookup, not a statement the engine sent: on the Redshift double's
+        # underlying connection, past the gate
+        with getattr(connection, "connection", connection).cursor() as cursor:
             cursor.execute("SELECT typname FROM pg_type WHERE oid = %s", (oid,))
             return cursor.fetchone()[0]
 

@@ -56,8 +56,9 @@ DOCUMENTED = _documented()
 # Relations of Redshift's own (system tables and views, catalogs): each must be in the table.
 _SYSTEM_PREFIXES = ("sys_", "stl_", "stv_", "svl_", "svv_", "svcs_", "pg_", "information_schema.")
 
-# psycopg2's %s (%% is a %) and the Data API's :name, outside string literals, quoted names and comments.
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|%%|%s|(?<![:\w]):[A-Za-z_]\w*")
+# psycopg2's %s and %(name)s (%% is a %) and the Data API's :name, outside string literals, quoted
+# names and comments.
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|%%|%s|%\(\w+\)s|(?<![:\w]):[A-Za-z_]\w*")
 # What a parameter is replaced with for parsing: a number no statement writes itself.
 _SENTINEL = 917_000_000_000
 
@@ -104,7 +105,7 @@ def _with_sentinels(statement: str) -> tuple[str, frozenset[str]]:
         token = match.group()
         if token == "%%":
             return "%"
-        if token == "%s" or token.startswith(":"):
+        if token == "%s" or token.startswith((":", "%(")):
             parameters.append(str(_SENTINEL + len(parameters)))
             return parameters[-1]
         return token
@@ -223,6 +224,10 @@ def _statement(segment) -> set[str]:
         found.add("DELETE ... USING")
     elif kind == "drop_table_statement" and "EXISTS" in _keywords(segment):
         found.add("DROP TABLE IF EXISTS")
+    elif kind == "set_statement":
+        words = segment.raw.split()
+        found = {"SET LOCAL" if words[1].upper() == "LOCAL" else "SET"}
+        found.add(f"configuration parameter {words[2 if words[1].upper() in ('LOCAL', 'SESSION') else 1].lower()}")
     elif kind == "copy_statement":
         found |= _copy(segment)
     elif kind == "create_table_statement":

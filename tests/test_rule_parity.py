@@ -44,12 +44,17 @@ EVENT_CASES = {
     "null ts": ({"ts": None}, "missing ts"),
     "ts after 9999": ({"ts": 10**17}, "ts is out of range"),
     "ts before year 1": ({"ts": -(10**17)}, "ts is out of range"),
+    "quoted ts": ({"ts": str(TS)}, None),  # COPY from JSON converts a quoted number
 }
 SONG_CASES = {
     "song": ({}, None),
     "missing song_id": ({"song_id": None, "_drop": "song_id"}, "missing song_id"),
     "null song_id": ({"song_id": None}, "missing song_id"),
     "blank song_id": ({"song_id": "   "}, "missing song_id"),
+    # COPY loads an object or array into VARCHAR as its JSON text: an id that is, or reads as, one is rejected
+    "object song_id": ({"song_id": {"a": 1}}, "song_id is not a string"),
+    "array song_id": ({"song_id": ["SO1"]}, "song_id is not a string"),
+    "song_id text like an array": ({"song_id": "[SO1]"}, "song_id is not a string"),
 }
 # Rejected by Redshift's COPY itself (a string in the BIGINT column ts): locally by the rules,
 # with the same verdict; COPY words the reason its own way, so only the local engines are compared.

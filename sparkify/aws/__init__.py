@@ -16,12 +16,13 @@ One module a concern, each small:
 """
 
 from sparkify.aws.faults import NO_CREDENTIALS, AwsError
-from sparkify.aws.s3 import S3Object, download_file, download_objects, list_prefix, write_manifest
+from sparkify.aws.s3 import S3Object, bucket_region, download_file, download_objects, list_prefix, write_manifest
 
 __all__ = [
     "NO_CREDENTIALS",
     "AwsError",
     "S3Object",
+    "bucket_region",
     "download_file",
     "download_objects",
     "list_prefix",

@@ -97,6 +97,24 @@ def download_objects(
     return [target for _, target in planned]
 
 
+def bucket_region(uri: str) -> str | None:
+    """The region of the bucket of an s3:// URI; None when the caller may not ask (s3:GetBucketLocation).
+
+    No LocationConstraint is us-east-1, and the legacy "EU" is eu-west-1
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html).
+    """
+    bucket, _ = _parse(uri)
+    s3 = Clients().get("s3")
+    with aws_call(f"find the region of bucket {bucket}"):
+        try:
+            constraint = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+        except ClientError as exc:
+            if error_code(exc) in ("AccessDenied", "NoSuchBucket"):
+                return None  # not ours to know: the write (or COPY) that follows says what is wrong
+            raise
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+
+
 def write_manifest(uri: str, files: list[tuple[str, int]]) -> None:
     """Write a Redshift COPY manifest listing these (s3:// URI, size) files, every one mandatory.
 

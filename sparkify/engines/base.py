@@ -152,6 +152,15 @@ class Engine:
         )
         return {name for (name,) in rows}
 
+    def table_columns(self, table: str) -> set[str]:
+        """The columns ``table`` has in the warehouse (none when it does not exist)."""
+        rows = self.query(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_schema = current_schema() AND table_name = {self.placeholder}",
+            [table],
+        )
+        return {name for (name,) in rows}
+
     def require_tables(self, tables: Sequence[str] = sql.ALL_TABLES) -> None:
         missing = [table for table in tables if table not in self.existing_tables()]
         if missing:

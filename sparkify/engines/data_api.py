@@ -35,9 +35,12 @@ from sparkify.progress import Waiting
 
 log = logging.getLogger(__name__)
 
-# A session lives this long after its last statement: a run's steps follow each
-# other closely; an abandoned session (and its open transaction) goes after it.
-SESSION_KEEPALIVE_SECONDS = 900
+# A session lives this long after its last statement ends: a crashed run's session, with its
+# open transaction and the run lock, is gone two minutes after its last statement
+# (SessionKeepAliveSeconds: https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ExecuteStatement.html).
+# A run's statements follow each other closely; only the listing of the input runs between two
+# of them for long (about 100 s per million S3 keys).
+SESSION_KEEPALIVE_SECONDS = 120
 # The longest one statement may run before it is cancelled (a COPY of a large prefix is the longest).
 STATEMENT_TIMEOUT_SECONDS = 6 * 3600.0
 FIRST_POLL_SECONDS = 0.1

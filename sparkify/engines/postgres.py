@@ -58,6 +58,7 @@ class PostgresEngine(Engine):
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 application_name=APPLICATION_NAME,
                 **ssl_options,
+                **cls.keepalive_options(),
             )
         except psycopg2.Error as exc:
             settings = "DB_USER and DWH_DB_PASSWORD" if c.iam is None else "and DB_USER (AUTH = iam)"
@@ -107,6 +108,11 @@ class PostgresEngine(Engine):
                 f"{PASSWORD_ENV_VAR} is not set - export it or put it in a .env file beside the config file"
             )
         return c.user, c.password
+
+    @classmethod
+    def keepalive_options(cls) -> dict[str, int]:
+        """libpq's TCP keepalive keywords (none: the operating system's defaults)."""
+        return {}
 
     @classmethod
     def ssl_options(cls, c: Connection) -> dict[str, str]:

@@ -1,10 +1,12 @@
 """Amazon Redshift: psycopg2 over SSL, staging with COPY from S3, distribution and sort keys.
 
 Only what differs from PostgreSQL is here: the connection's SSL (verify-full) and login
-(AUTH = iam: temporary credentials from AWS), the table
-attributes, string literals (a backslash is an escape), and the staging load
-(COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
+(AUTH = iam: temporary credentials from AWS) and TCP keepalives, the table
+attributes, string literals (a backslash is an escape), one run at a time (a
+run-lock table only writers LOCK, in one transaction per run), and the staging
+load (COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
 SYS_LOAD_ERROR_DETAIL into load_errors, then the input rules COPY cannot apply).
+The whole engine runs on a PostgreSQL-backed double in tests/redshift_double.py.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sql_queries as sql
 from sparkify import rules
 from sparkify import schema  # which input fills which staging table
 from sparkify.config import Connection, is_region
+from sparkify.engines.base import wait_for
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.errors import ConfigError, InputError, WarehouseError
 from sparkify.incremental import Batch
@@ -39,11 +42,14 @@ MAXERROR_LIMIT = 100000
 # concurrency scaling) and does not exist on Redshift Serverless
 # (https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_ERRORS.html,
 # https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_ERROR_DETAIL.html).
-# Scoped to one COPY: this session's rows newer than a marker taken before it,
-# whether the COPY succeeded or failed. The view keeps no raw line: raw_line
-# says which column and type instead.
-LOAD_ERRORS_MARKER = "SELECT COALESCE(MAX(query_id), 0) FROM sys_load_error_detail WHERE session_id = pg_backend_pid()"
-LOAD_ERRORS_SINCE = """
+# By the COPY's own query id: PG_LAST_COPY_ID() "returns the query ID of the most
+# recently completed COPY command in the current session", -1 before any
+# (https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html). After a
+# successful COPY that is its id. After a failed one the page leaves open what a
+# rollback does to it, so a failed COPY's rows are this session's newer than the id
+# taken before it. The view keeps no raw line: raw_line says which column and type.
+LOAD_ERRORS_MARKER = "SELECT pg_last_copy_id()"
+_LOAD_ERRORS = """
 SELECT
     TRIM(file_name),
     line_number,
@@ -51,10 +57,13 @@ SELECT
     TRIM(error_message),
     TRIM(column_name) || ' (' || TRIM(column_type) || '), position ' || CAST(position AS VARCHAR(12))
 FROM sys_load_error_detail
-WHERE session_id = pg_backend_pid()
-  AND query_id > %s
+WHERE {where}
 ORDER BY file_name, line_number
 """
+LOAD_ERRORS_OF_LAST_COPY = _LOAD_ERRORS.format(where="query_id = pg_last_copy_id()")
+LOAD_ERRORS_SINCE = _LOAD_ERRORS.format(where="session_id = pg_backend_pid()\n  AND query_id > %s")
+# SYS_LOAD_ERROR_DETAIL.file_name is CHAR(256): a longer s3:// URI comes back cut to 256 bytes.
+FILE_NAME_BYTES = 256
 LOAD_ERROR_COLUMNS = ("table_name", "source_file", "line_number", "column_name", "reason", "raw_line")
 
 # Redshift's certificates are issued by ACM, which "are publicly trusted by most operating
@@ -81,6 +90,37 @@ def system_ca_bundle() -> str:
     except ImportError:
         raise ConfigError(NO_CA_BUNDLE) from None
     return certifi.where()
+
+
+# A database user who does not own the tables (AUTH = iam logs in as DB_USER, often not the user who
+# ran create_tables.py) can run etl.py with these privileges: COPY needs INSERT ("To grant or revoke
+# privilege to load data into a table using a COPY command, grant or revoke the INSERT privilege":
+# https://docs.aws.amazon.com/redshift/latest/dg/t_Loading_tables_with_the_COPY_command.html), the
+# upserts SELECT, INSERT, UPDATE and DELETE, and LOCK of the run-lock table one of them. COPY's
+# COMPUPDATE OFF and STATUPDATE OFF keep it from what only an owner may do: automatic compression
+# re-creates the table ("Only the owner has permission to modify or destroy an object":
+# https://docs.aws.amazon.com/redshift/latest/dg/r_Privileges.html;
+# https://docs.aws.amazon.com/redshift/latest/dg/c_Loading_tables_auto_compress.html) and
+# STATUPDATE runs ANALYZE. create_tables.py (DROP, CREATE) needs the owner.
+_DENIED = re.compile(r"permission denied for (?:relation|table) (\w+)")
+GRANT_HINT = (
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {user} (as the tables' owner), "
+    "or run as the user who ran create_tables.py"
+)
+
+
+@contextmanager
+def _grant_hint(user: str) -> Iterator[None]:
+    """A privilege the database user lacks: the error says what to grant, in one line."""
+    try:
+        yield
+    except WarehouseError as exc:
+        found = _DENIED.search(str(exc))
+        if not found:
+            raise
+        raise WarehouseError(
+            f"redshift: {user} may not use table {found.group(1)} - " + GRANT_HINT.format(user=user)
+        ) from None
 
 
 def maxerror(max_errors: int) -> int:
@@ -118,6 +158,14 @@ class RedshiftEngine(PostgresEngine):
         return given.user, given.password
 
     @classmethod
+    def keepalive_options(cls) -> dict[str, int]:
+        """TCP keepalives, so that a connection whose other end is gone (a crashed machine, a dropped
+        NAT mapping) is noticed in about two minutes, not hours, and its transaction and locks go
+        with it (https://docs.aws.amazon.com/redshift/latest/mgmt/troubleshooting-connections.html,
+        "Connection is refused or fails"; libpq: https://www.postgresql.org/docs/current/libpq-connect.html)."""
+        return {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 15, "keepalives_count": 4}
+
+    @classmethod
     def ssl_options(cls, c: Connection) -> dict[str, str]:
         options = super().ssl_options(c)
         if options["sslmode"].startswith("verify-"):
@@ -133,17 +181,114 @@ class RedshiftEngine(PostgresEngine):
         rows = self.query(f"SELECT table_name FROM svv_tables WHERE table_schema = {self.placeholder}", [schema])
         return {name for (name,) in rows}
 
+    def table_columns(self, table: str) -> set[str]:
+        # SVV_COLUMNS, not information_schema.columns, for the same reason as SVV_TABLES above
+        # (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_COLUMNS.html)
+        schema = self.query("SELECT current_schema()")[0][0]
+        rows = self.query(
+            f"SELECT column_name FROM svv_columns WHERE table_schema = {self.placeholder} AND table_name = {self.placeholder}",
+            [schema, table],
+        )
+        return {name for (name,) in rows}
+
+    # One run at a time, without blocking readers. Redshift has no advisory lock and no SAVEPOINT,
+    # and "LOCK ... obtains a table-level lock in ACCESS EXCLUSIVE mode" that blocks reads of the
+    # locked table and is released only when the transaction ends
+    # (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html). So a run is one transaction from
+    # before the record of loaded files is read until the star schema commits, and it LOCKs only
+    # this table, which only writers (etl.py, create_tables.py) ever touch: a second run waits at
+    # its LOCK, then reads the first run's files in the record; readers of the star schema meet no
+    # lock and see it as of the last commit. A crashed run's transaction, and its lock, end with its
+    # session: at once when the process dies, after the TCP keepalives or the Data API's
+    # SessionKeepAliveSeconds when the machine does.
+    run_lock_table = "sparkify_run_lock"
+    # How long one LOCK attempt waits before the run says it waits (statement_timeout, in ms:
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html).
+    lock_attempt_ms = 1000
+    _in_run = False
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Redshift has no advisory lock: each writing transaction LOCKs its tables instead."""
-        yield
+        """The run's transaction, holding the run lock; committed when the run ends well, else rolled back."""
+        if self.run_lock_table not in self.existing_tables():  # made once, by the first run (a user who may create tables)
+            # "IF NOT EXISTS": https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+            self.execute(f"CREATE TABLE IF NOT EXISTS {self.run_lock_table} (held BOOLEAN)")
+        wait_for(self._try_run_lock, self.name)
+        self._in_run = True
+        try:
+            yield
+        except BaseException:
+            self._end_run("ROLLBACK")
+            raise
+        self._end_run("COMMIT")
+
+    def _try_run_lock(self) -> bool | None:
+        """BEGIN and LOCK the run lock within lock_attempt_ms: True, or None (rolled back) when another run holds it."""
+        self.execute("BEGIN")
+        # SET LOCAL: for this transaction only (https://docs.aws.amazon.com/redshift/latest/dg/r_SET.html)
+        self.execute(f"SET LOCAL statement_timeout TO {int(self.lock_attempt_ms)}")
+        try:
+            self.execute(f"LOCK {self.run_lock_table}")
+        except WarehouseError as exc:
+            self.rollback()
+            if "timeout" in str(exc).lower() or "cancel" in str(exc).lower():
+                return None
+            raise
+        self.execute("SET LOCAL statement_timeout TO DEFAULT")
+        return True
+
+    def _end_run(self, how: str) -> None:
+        if self._in_run:
+            self._in_run = False
+            if how == "COMMIT":
+                self.execute("COMMIT")
+            else:
+                self.rollback()
+
+    @contextmanager
+    def transaction(self, writes=()) -> Iterator[None]:
+        """Inside a run, part of the run's transaction (Redshift has no nested transaction): a failure
+        rolls the whole run back. Outside one, a transaction of its own behind the run lock."""
+        if not self._in_run:
+            with super().transaction(writes=writes):
+                yield
+            return
+        try:
+            yield
+        except BaseException:
+            self._end_run("ROLLBACK")
+            raise
 
     def lock_tables(self, tables) -> None:
-        # "LOCK ... Restricts access to a database table. This command is only meaningful
-        # when it is run inside a transaction block"; it avoids the serializable isolation
-        # error (1023) two overlapping runs would otherwise meet, by making the second wait
-        # (https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html).
-        self.execute(f"LOCK {', '.join(sorted(set(tables)))}")  # one order: no deadlock between runs
+        # Writers wait for each other on the run lock alone; the tables they write stay readable.
+        self.execute(f"LOCK {self.run_lock_table}")
+
+    def execute(self, statement: str, params=None) -> None:
+        with _grant_hint(self._database_user()):
+            super().execute(statement, params)
+
+    def query(self, statement: str, params=None) -> list[tuple]:
+        with _grant_hint(self._database_user()):
+            return super().query(statement, params)
+
+    def require_tables(self, tables=sql.ALL_TABLES) -> None:
+        """information_schema shows only the tables the user may use: one it may not is named with its grant."""
+        missing = [table for table in tables if table not in self.existing_tables()]
+        if missing:
+            # PG_CLASS lists every table ("Querying the catalog tables":
+            # https://docs.aws.amazon.com/redshift/latest/dg/c_join_PG.html)
+            hidden = self.query(
+                "SELECT COUNT(*) FROM pg_class JOIN pg_namespace ON pg_namespace.oid = pg_class.relnamespace "
+                "WHERE pg_namespace.nspname = current_schema() AND pg_class.relname = %s", [missing[0]])[0][0]
+            if hidden:
+                user = self._database_user()
+                raise WarehouseError(f"redshift: {user} may not use table {missing[0]} - " + GRANT_HINT.format(user=user))
+        super().require_tables(tables)
+
+    def _database_user(self) -> str:
+        config = getattr(self, "config", None)
+        via = (config.data_api if config and config.data_api else config.connection) if config else None
+        return getattr(via, "db_user", None) or getattr(via, "user", None) or "the database user"
 
     def table_attributes(self, table: str) -> str:
         return sql.REDSHIFT_ATTRIBUTES[table]
@@ -176,6 +321,21 @@ class RedshiftEngine(PostgresEngine):
             ))
         return statements
 
+    def _check_manifest_region(self, region: str | None) -> None:
+        """COPY carries REGION [S3] REGION (the input's region, which may not be the cluster's), and
+        "if the REGION parameter is specified, all resources, including a manifest file or multiple
+        Amazon S3 buckets, must be located in the specified Region"
+        (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html#copy-region).
+        Without REGION, COPY takes every bucket to be in the cluster's region: either way the manifest
+        must be in the input's region, so a MANIFEST_PREFIX elsewhere is refused before anything runs."""
+        inputs = self.config.inputs
+        if region is not None and region != inputs.region:
+            raise ConfigError(
+                f"[S3] MANIFEST_PREFIX {inputs.manifest_prefix} is in {region}, but COPY reads the input in "
+                f"{inputs.region} ([S3] REGION) and needs its manifest in that region too - use a bucket in "
+                f"{inputs.region} for MANIFEST_PREFIX"
+            )
+
     def staging_sql(self, batch: Batch, max_errors: int) -> list[str]:
         arn = self.config.iam_role_arn or ""
         return [statement.replace(arn, "<[IAM_ROLE] ARN>") for _, _, statement in self.copies(batch, max_errors)]
@@ -189,6 +349,7 @@ class RedshiftEngine(PostgresEngine):
         """
         from sparkify import aws  # boto3: only the Redshift engine writes to S3
 
+        self._check_manifest_region(aws.bucket_region(self.config.inputs.manifest_prefix))
         for source, table in schema.STAGING_INPUTS.items():
             files = batch.files.get(source, [])
             if files:
@@ -205,17 +366,22 @@ class RedshiftEngine(PostgresEngine):
                         self.execute(statement)
                     except WarehouseError as exc:
                         raise _CopyFailed(table, source, exc, marker) from None
-                    errors.extend((table, *row) for row in self.query(LOAD_ERRORS_SINCE, [marker]))
+                    errors.extend((table, *row) for row in self.query(LOAD_ERRORS_OF_LAST_COPY))
+                errors = full_file_names(errors, batch)
                 self._insert_load_errors(errors)
                 # COPY cannot apply every input rule: move the rows that break the others now
                 for statement in rules.staged_rejects(quote=self.literal):
                     self.execute(statement)
+            if self._in_run and self.count("load_errors") > max_errors:
+                # the run will be refused: its staging and load_errors are kept, as on every engine,
+                # and the star schema is not touched (the run ends here)
+                self._end_run("COMMIT")
         except _CopyFailed as failed:
-            self._keep_rejects(failed, max_errors)
+            self._keep_rejects(failed, max_errors, batch)
 
-    def _keep_rejects(self, failed: _CopyFailed, max_errors: int) -> None:
+    def _keep_rejects(self, failed: _CopyFailed, max_errors: int, batch: Batch) -> None:
         """After a failed COPY (rolled back): its rejected rows into load_errors, or the error."""
-        rows = [(failed.table, *row) for row in self.query(LOAD_ERRORS_SINCE, [failed.marker])]
+        rows = full_file_names([(failed.table, *row) for row in self.query(LOAD_ERRORS_SINCE, [failed.marker])], batch)
         if not rows:
             raise WarehouseError(
                 f"COPY {failed.table} from {failed.source} failed: {failed.error} - check that the IAM role "
@@ -238,6 +404,22 @@ class RedshiftEngine(PostgresEngine):
 
     def _insert_load_errors(self, rows: list[tuple]) -> None:
         self.insert_rows("load_errors", LOAD_ERROR_COLUMNS, rows)
+
+
+def full_file_names(rows: list[tuple], batch: Batch) -> list[tuple]:
+    """load_errors rows (table, file, ...) with each file's full s3:// URI: SYS_LOAD_ERROR_DETAIL cuts
+    file_name to CHAR(256), so a longer URI is found again among the batch's files by its first 256
+    bytes, and the rejects count against the right file. Two URIs alike in their first 256 bytes
+    cannot be told apart: their rejects keep the cut name."""
+    cut: dict[str, list[str]] = {}
+    for files in batch.files.values():
+        for file in files:
+            if len(file.location.encode("utf-8")) > FILE_NAME_BYTES:
+                name = file.location.encode("utf-8")[:FILE_NAME_BYTES].decode("utf-8", "ignore").rstrip()
+                cut.setdefault(name, []).append(file.location)
+    if not cut:
+        return rows
+    return [(table, cut[name][0] if len(cut.get(name, ())) == 1 else name, *rest) for table, name, *rest in rows]
 
 
 def copy_statement(
