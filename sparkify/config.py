@@ -199,7 +199,7 @@ def is_region(value: str) -> bool:
 class ConfigReader:
     """Values from a parsed dwh.cfg; each problem is a one-line ConfigError naming the file, key and fix.
 
-    config.py (the pipeline) and sparkify.aws.settings (the AWS scripts) both
+    config.py (the pipeline) and sparkify.provision.settings (the AWS scripts) both
     read through it, so a key is missing, or not a number, in the same words
     whichever script reads it.
     """

@@ -22,7 +22,7 @@ from aws_helpers import (  # noqa: F401
 from moto.ec2.exceptions import DependencyViolationError
 from moto.ec2.models.security_groups import SecurityGroupBackend
 
-from sparkify.aws import iam
+from sparkify.provision import iam
 
 
 

@@ -25,7 +25,7 @@ from aws_helpers import (  # noqa: F401
 )
 from botocore.stub import ANY
 
-from sparkify.aws import cluster as cluster_module
+from sparkify.provision import waiting as cluster_module
 from sparkify.config import PASSWORD_ENV_VAR, read_file
 
 NAMESPACE = f"{IDENTIFIER}-ns"

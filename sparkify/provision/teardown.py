@@ -16,15 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkify.aws import cluster as clusters
-from sparkify.aws import iam as roles, network, s3 as buckets, serverless, settings
-from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
-from sparkify.aws.faults import Clients
-from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
-from sparkify.aws.settings import Names
+from sparkify.aws.clients import Clients
+from sparkify.aws.faults import NO_CREDENTIALS
 from sparkify.config import read_file
-from sparkify.secret_files import load_env
 from sparkify.errors import ConfigError
+from sparkify.provision import bucket as buckets
+from sparkify.provision import iam as roles, network, settings
+from sparkify.provision.plan import Already, Ledger, Plan, confirm_or_decline
+from sparkify.provision.settings import Names
+from sparkify.provision.waiting import DEFAULT_WAIT_MINUTES
+from sparkify.provision.warehouse import Warehouse, kind_of
+from sparkify.secret_files import load_env
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +57,20 @@ def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str
         sorted({loc.bucket for loc in settings.read_locations(parser, config_path)}) if options.delete_bucket else []
     )
     s3_region = settings.read_s3_region(parser, config_path)
-    is_serverless = settings.is_serverless(parser)
+    kind = kind_of(parser.get("CLUSTER", "CLUSTER_TYPE", fallback="").strip())
     load_env(config_path)
     ledger = Ledger()
     with ledger.reporting("still exists", "re-run clean_redshift.py to finish"):
-        aws = Clients(names.region)
-        plan = plan_teardown(names, aws, bucket_names, s3_region, options, ledger, is_serverless)
+        aws: Clients | None = Clients(names.region)
+        if options.dry_run and not aws.has_credentials():
+            # issue 20: a plan can be previewed before any account is set up; nothing in AWS is looked at
+            print(
+                f"{NO_CREDENTIALS.split(' - ')[0]}: could not check what exists in AWS - the plan if everything "
+                "setup_cluster.py makes exists:"
+            )
+            aws = None
+        warehouse = kind(aws.get(kind.service) if aws else None, names)
+        plan = plan_teardown(names, warehouse, aws, bucket_names, s3_region, options, ledger)
         if not plan.changes:
             print(f"nothing to delete: {', '.join(plan.gone)} already gone")
             return 0
@@ -74,119 +84,39 @@ def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str
     gone = plan.gone + ledger.already
     if gone:
         print(f"already gone: {', '.join(gone)}")
-    what = (
-        f"workgroup {names.workgroup_name} (namespace {names.namespace_name})"
-        if is_serverless
-        else f"cluster {names.identifier}"
-    )
-    print(f"done: nothing of {what} is left in {names.region}")
+    print(f"done: nothing of {warehouse.title()} is left in {names.region}")
     return 0
 
 
 def plan_teardown(
     names: Names,
-    aws: Clients,
+    warehouse: Warehouse,
+    aws: Clients | None,
     bucket_names: list[str],
     s3_region: str,
     options: TeardownOptions,
     ledger: Ledger,
-    is_serverless: bool = False,
 ) -> Plan:
-    """Look first: the plan names what exists, and what is gone needs no question."""
+    """Look first: the plan names what exists, and what is gone needs no question.
+
+    aws None (a dry run without credentials): nothing is looked at, everything setup makes is planned.
+    """
     plan = Plan()
-    if is_serverless:
-        _plan_serverless(plan, aws.get("redshift-serverless"), names, options, ledger)
+    warehouse.plan_delete(plan, options.final_snapshot, options.wait_minutes, ledger)
+    if aws is None:
+        plan.add("delete", f"security group {names.security_group_name} (tagged {roles.TAG_KEY}={names.identifier})",
+                 lambda: None)
+        plan.add("delete", f"IAM role {names.role_name} and its policies (or only the {roles.POLICY_NAME} policy, "
+                 "if the role was not made by setup_cluster.py)", lambda: None)
+        for bucket in bucket_names:
+            plan.add("delete", f"bucket {bucket} and all its objects", lambda: None)
     else:
-        _plan_cluster(plan, aws.get("redshift"), names, options, ledger)
-    _plan_groups(plan, aws.get("ec2"), names, ledger)
-    _plan_role(plan, aws.get("iam"), names, ledger)
-    for bucket in bucket_names:
-        _plan_bucket(plan, aws.get("s3", s3_region), bucket, ledger)
+        _plan_groups(plan, aws.get("ec2"), names, ledger)
+        _plan_role(plan, aws.get("iam"), names, ledger)
+        for bucket in bucket_names:
+            _plan_bucket(plan, aws.get("s3", s3_region), bucket, ledger)
     plan.question = f"This deletes, in {names.region}:\n" + "\n".join(f"  - {step.target}" for step in plan.changes)
     return plan
-
-
-def _plan_cluster(plan: Plan, redshift, names: Names, options: TeardownOptions, ledger: Ledger) -> None:
-    ident = names.identifier
-    cluster = clusters.describe(redshift, ident)
-    if cluster is None:
-        plan.gone.append(f"cluster {ident}")
-        return
-    status = cluster.get("ClusterStatus")
-    ledger.exists("cluster", f"cluster {ident} ({status})")
-    already_deleting = status == "deleting"
-    kept = _what_is_kept(already_deleting, options.final_snapshot)
-
-    def delete() -> str | Already:
-        if not already_deleting:
-            if not clusters.delete(redshift, ident, options.final_snapshot):
-                ledger.gone("cluster")
-                return Already(f"cluster {ident}")
-            ledger.exists("cluster", f"cluster {ident} (deleting)")
-        clusters.wait_until_deleted(redshift, ident, options.wait_minutes)
-        ledger.gone("cluster")
-        return f"cluster {ident} ({kept})"
-
-    keep = (
-        f"after a final snapshot {options.final_snapshot}"
-        if options.final_snapshot
-        else "with no final snapshot (pass --final-snapshot NAME to keep one)"
-    )
-    shape = f"{cluster.get('NumberOfNodes')} x {cluster.get('NodeType')}, {status}"
-    plan.add(
-        "delete",
-        f"Redshift cluster {ident} ({shape}) and all data in it, {keep}",
-        delete,
-        doing="" if already_deleting else f"deleting cluster {ident} ...",
-    )
-
-
-def _plan_serverless(plan: Plan, client, names: Names, options: TeardownOptions, ledger: Ledger) -> None:
-    """The workgroup first (a namespace cannot go while a workgroup serves it), then the namespace and its data."""
-    wg_name, ns_name, minutes = names.workgroup_name, names.namespace_name, options.wait_minutes
-    timed_out = "AWS is still deleting it; re-run clean_redshift.py later to finish (--wait-minutes N)"
-    workgroup = serverless.get_workgroup(client, wg_name)
-    namespace = serverless.get_namespace(client, ns_name)
-    if workgroup is None:
-        plan.gone.append(f"workgroup {wg_name}")
-    else:
-        wg_status = serverless.status_of(workgroup)
-        ledger.exists("workgroup", f"workgroup {wg_name} ({wg_status.lower()})")
-
-        delete_workgroup = _delete_and_wait(
-            "workgroup", wg_name, wg_status, lambda: serverless.delete_workgroup(client, wg_name),
-            lambda: serverless.get_workgroup(client, wg_name), ledger, minutes, timed_out, f"workgroup {wg_name}",
-        )
-
-        plan.add(
-            "delete",
-            f"Redshift Serverless workgroup {wg_name} (base {workgroup.get('baseCapacity')} RPU, {wg_status.lower()})",
-            delete_workgroup,
-            doing=f"deleting workgroup {wg_name} ...",
-        )
-    if namespace is None:
-        plan.gone.append(f"namespace {ns_name}")
-        return
-    ns_status = serverless.status_of(namespace)
-    ledger.exists("namespace", f"namespace {ns_name} ({ns_status.lower()})")
-    kept = _what_is_kept(ns_status == "DELETING", options.final_snapshot)
-
-    delete_namespace = _delete_and_wait(
-        "namespace", ns_name, ns_status, lambda: serverless.delete_namespace(client, ns_name, options.final_snapshot),
-        lambda: serverless.get_namespace(client, ns_name), ledger, minutes, timed_out, f"namespace {ns_name} ({kept})",
-    )
-
-    keep = (
-        f"after a final snapshot {options.final_snapshot}"
-        if options.final_snapshot
-        else "with no final snapshot (pass --final-snapshot NAME to keep one)"
-    )
-    plan.add(
-        "delete",
-        f"Redshift Serverless namespace {ns_name} and all data in it, {keep}",
-        delete_namespace,
-        doing=f"deleting namespace {ns_name} ...",
-    )
 
 
 def _plan_groups(plan: Plan, ec2, names: Names, ledger: Ledger) -> None:
@@ -265,30 +195,3 @@ def _plan_bucket(plan: Plan, s3, bucket: str, ledger: Ledger) -> None:
         delete,
         doing=f"emptying and deleting bucket {bucket} ...",
     )
-
-
-def _what_is_kept(already_deleting: bool, final_snapshot: str | None) -> str:
-    """What the report says survives deleting a cluster or a namespace."""
-    if already_deleting:
-        return "its deletion was already under way"
-    if final_snapshot:
-        return f"final snapshot {final_snapshot} kept"
-    return "no final snapshot"
-
-
-def _delete_and_wait(
-    kind: str, name: str, status: str, delete, look, ledger: Ledger, minutes: float, timed_out: str, done: str
-):
-    """The step that deletes a serverless workgroup or namespace (unless already deleting) and waits until it is gone."""
-
-    def step() -> str | Already:
-        if status != "DELETING":
-            if not delete():
-                ledger.gone(kind)
-                return Already(f"{kind} {name}")
-            ledger.exists(kind, f"{kind} {name} (deleting)")
-        serverless.poll(look, f"{kind} {name}", serverless.GONE, minutes, timed_out=timed_out)
-        ledger.gone(kind)
-        return done
-
-    return step
