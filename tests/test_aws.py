@@ -698,3 +698,45 @@ def test_password_is_never_written_through_an_unsafe_env_file(tmp_path, kind):
         files.save_password(env, "Generated1Password")
     assert target.read_text() == "OTHER=1\n"
     assert env.is_symlink() == (kind == "symlink")
+
+
+# ------------------------------------------------------------------ clients and transfers
+
+
+def test_every_client_retries_throttling_in_standard_mode(aws):
+    clients = Clients(REGION)
+    for service in ("s3", "iam", "ec2", "redshift", "redshift-serverless"):
+        assert clients.get(service).meta.config.retries["mode"] == "standard", service
+
+
+def test_many_objects_download_a_few_at_a_time_each_to_its_place_in_order(aws, tmp_path):
+    for i in range(30):
+        put(aws, f"log_data/2018/11/{i:02d}.json", f'{{"n": {i}}}\n'.encode())
+    calls = []
+    objects = list_prefix(f"s3://{BUCKET}/log_data")
+    paths = download_objects(objects, tmp_path, workers=3, progress=lambda done, total: calls.append((done, total)))
+    assert paths == [tmp_path / "2018/11" / f"{i:02d}.json" for i in range(30)]
+    assert [p.read_text() for p in paths] == [f'{{"n": {i}}}\n' for i in range(30)]
+    assert calls == [(done, 30) for done in range(1, 31)]
+
+
+def test_a_download_that_fails_names_its_object(aws, tmp_path):
+    put(aws, "song_data/A.json")
+    objects = list_prefix(f"s3://{BUCKET}/song_data")
+    aws.s3.delete_object(Bucket=BUCKET, Key="song_data/A.json")  # listed, then gone
+    with pytest.raises(AwsError) as caught:
+        download_objects(objects, tmp_path)
+    assert str(caught.value).startswith(f"cannot download s3://{BUCKET}/song_data/A.json: ")
+
+
+def test_upload_files_sends_each_file_to_its_key(aws, tmp_path):
+    put(aws, "other.json")
+    files = []
+    for i in range(12):
+        path = tmp_path / f"{i}.json"
+        path.write_text(f"{i}\n")
+        files.append((path, f"up/{i}.json"))
+    s3.upload_files(Clients(REGION).get("s3"), files, BUCKET, workers=4)
+    assert [aws.s3.get_object(Bucket=BUCKET, Key=f"up/{i}.json")["Body"].read() for i in range(12)] == [
+        f"{i}\n".encode() for i in range(12)
+    ]
