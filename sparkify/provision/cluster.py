@@ -9,8 +9,8 @@ from sparkify.provision import files, settings, waiting
 from sparkify.provision.iam import TAG_KEY
 from sparkify.provision.plan import Already, Ledger, Plan
 from sparkify.provision.settings import ClusterSpec
-from sparkify.secret_files import PASSWORD_ENV_VAR, env_file
 from sparkify.provision.warehouse import Context, Warehouse, port_words, snapshot_words, warn_if_public, what_is_kept
+from sparkify.secret_files import PASSWORD_ENV_VAR, env_file
 
 log = logging.getLogger(__name__)
 
