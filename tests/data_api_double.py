@@ -20,7 +20,7 @@ import botocore.session
 import psycopg2
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.validate import ParamValidator
-from conftest import PG_PASSWORD
+from helpers import PG_PASSWORD
 
 _MODEL = botocore.session.get_session().get_service_model("redshift-data")
 _NAMED = re.compile(r"(?<![:\w]):(p\d+)\b")
@@ -58,7 +58,7 @@ class PostgresDataApi:
     """The redshift-data operations the project calls, on one PostgreSQL database."""
 
     def __init__(self, database: dict[str, str], *, page_size: int = 3, running: tuple[str, ...] = ("SUBMITTED", "STARTED")):
-        self.database = database  # [CLUSTER] settings of a test database (conftest.new_database)
+        self.database = database  # [CLUSTER] settings of a test database (helpers.new_database)
         self.page_size = page_size
         self.running = running  # the statuses describe_statement reports before the end
         self.sessions: dict[str, psycopg2.extensions.connection] = {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import PG_PASSWORD, Inputs, build, new_database, play, song, table, write_config
+from helpers import PG_PASSWORD, Inputs, build, new_database, play, song, table, write_config
 from data_api_double import PostgresDataApi
 
 import sql_queries as sql

@@ -18,20 +18,9 @@ import etl
 import psycopg2
 import pytest
 import setup_cluster
-from aws_helpers import (  # noqa: F401
-    GROUP,
-    IDENTIFIER,
-    ROLE,
-    ROLE_ARN,
-    answer,
-    aws,
-    create_cluster_requests,
-    invoke,
-    serverless,
-    write_cfg,
-)
+from aws_helpers import GROUP, IDENTIFIER, ROLE, ROLE_ARN, answer, create_cluster_requests, invoke, write_cfg
 from test_serverless import CREATE_NAMESPACE, CREATE_WORKGROUP, HOST, NAMESPACE, WORKGROUP, found, namespace, not_found
-from conftest import PG_PASSWORD, Inputs, new_database, play, run, song
+from helpers import PG_PASSWORD, Inputs, new_database, play, run, song
 from data_api_double import PostgresDataApi
 from test_serverless import workgroup as a_workgroup
 

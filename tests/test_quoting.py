@@ -6,7 +6,7 @@ import json
 
 import duckdb
 import pytest
-from conftest import build, event, fetch, play, song
+from helpers import build, event, fetch, play, song
 
 import sql_queries as sql
 from sparkify.config import load_config

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import duckdb
 import psycopg2
 import pytest
-from conftest import write_config
+from helpers import write_config
 
 import sql_queries as sql
 from sparkify.config import load_config
@@ -470,7 +470,7 @@ def test_duckdb_renders_its_own_timestamp_conversion(config):
 
 def test_rules_copy_cannot_apply_move_bad_rows_to_load_errors(warehouse):
     """The statements Redshift runs after COPY, run here on DuckDB and a real PostgreSQL."""
-    from conftest import run
+    from helpers import run
 
     import create_tables
     from sparkify.config import load_config

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import sql_queries as sql
 from sparkify import rules
+from sparkify import schema  # which input fills which staging table
 from sparkify.config import Connection, is_region
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.errors import ConfigError, InputError, WarehouseError
@@ -152,13 +153,13 @@ class RedshiftEngine(PostgresEngine):
         common = dict(iam_role=self.config.iam_role_arn, region=inputs.region, max_errors=max_errors, manifest=True)
         formats = {"staging_events": (inputs.log_jsonpath, sql.STAGING_EVENTS_COLUMNS), "staging_songs": ("auto ignorecase", None)}
         statements = []
-        for table, source in (("staging_events", "LOG_DATA"), ("staging_songs", "SONG_DATA")):
+        for source, table in schema.STAGING_INPUTS.items():
             files = batch.files.get(source, [])
             if not files:
                 continue
             json_format, columns = formats[table]
             uri = self.manifest_uri(batch, table)
-            prefix = inputs.log_data if source == "LOG_DATA" else inputs.song_data
+            prefix = inputs.location(source)
             statements.append((
                 table,
                 f"{prefix} ({len(files):,} new file{'s' if len(files) != 1 else ''}, manifest {uri})",
@@ -179,7 +180,7 @@ class RedshiftEngine(PostgresEngine):
         """
         from sparkify import aws  # boto3: only the Redshift engine writes to S3
 
-        for table, source in (("staging_events", "LOG_DATA"), ("staging_songs", "SONG_DATA")):
+        for source, table in schema.STAGING_INPUTS.items():
             files = batch.files.get(source, [])
             if files:
                 aws.write_manifest(self.manifest_uri(batch, table), [(file.location, file.size) for file in files])

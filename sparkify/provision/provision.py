@@ -95,7 +95,7 @@ def _read(config_path: Path, options: SetupOptions) -> _Setup:
     parser = read_file(config_path)
     names = settings.read_names(parser, config_path)
     spec = settings.read_spec(parser, config_path)
-    kind = kind_of(spec.cluster_type)
+    kind = kind_of(spec.serverless)
     locations = settings.read_locations(parser, config_path)
     manifests = settings.read_manifest_location(parser, config_path)
     r = ConfigReader(parser, config_path.name)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sparkify.aws.clients import Clients
 from sparkify.aws.faults import NO_CREDENTIALS
-from sparkify.config import read_file
+from sparkify.config import ConfigReader, read_file
 from sparkify.errors import ConfigError
 from sparkify.provision import bucket as buckets
 from sparkify.provision import iam as roles, network, settings
@@ -57,7 +57,7 @@ def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str
         sorted({loc.bucket for loc in settings.read_locations(parser, config_path)}) if options.delete_bucket else []
     )
     s3_region = settings.read_s3_region(parser, config_path)
-    kind = kind_of(parser.get("CLUSTER", "CLUSTER_TYPE", fallback="").strip())
+    kind = kind_of(ConfigReader(parser, config_path.name).serverless())
     load_env(config_path)
     ledger = Ledger()
     with ledger.reporting("still exists", "re-run clean_redshift.py to finish"):

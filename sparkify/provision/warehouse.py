@@ -102,12 +102,12 @@ class Warehouse(ABC):
         return ", ".join(keys[:-1]) + " and " + keys[-1]
 
 
-def kind_of(cluster_type: str) -> type[Warehouse]:
+def kind_of(serverless: bool) -> type[Warehouse]:
     """The one place that picks the implementation: [CLUSTER] CLUSTER_TYPE = serverless, or a cluster."""
     from sparkify.provision.cluster import Cluster
     from sparkify.provision.serverless import Workgroup
 
-    return Workgroup if cluster_type == "serverless" else Cluster
+    return Workgroup if serverless else Cluster
 
 
 def port_words(spec: ClusterSpec) -> str:
