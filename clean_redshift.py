@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 
 from sparkify import cli
-from sparkify.aws import settings, teardown
-from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
+from sparkify.provision import settings, teardown
+from sparkify.provision.waiting import DEFAULT_WAIT_MINUTES
 
 
 def main(argv=None) -> int:

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from sparkify import cli
-from sparkify.aws import provision, settings
-from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
+from sparkify.provision import provision, settings
+from sparkify.provision.waiting import DEFAULT_WAIT_MINUTES
 from sparkify.config import SAMPLE_DIR
 
 

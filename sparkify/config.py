@@ -203,7 +203,7 @@ def is_region(value: str) -> bool:
 class ConfigReader:
     """Values from a parsed dwh.cfg; each problem is a one-line ConfigError naming the file, key and fix.
 
-    config.py (the pipeline) and sparkify.aws.settings (the AWS scripts) both
+    config.py (the pipeline) and sparkify.provision.settings (the AWS scripts) both
     read through it, so a key is missing, or not a number, in the same words
     whichever script reads it.
     """
@@ -226,7 +226,7 @@ class ConfigReader:
         """The error for a value that is there but wrong: "dwh.cfg: [S] K = v <why>"."""
         return ConfigError(f"{self.name}: [{section}] {key} = {value} {why}")
 
-    # The two settings both the pipeline and the AWS scripts (sparkify.aws.settings) decide
+    # The two settings both the pipeline and the AWS scripts (sparkify.provision.settings) decide
     # on: read here only, so they cannot read them differently.
 
     def connection(self) -> str:

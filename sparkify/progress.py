@@ -1,12 +1,13 @@
-"""What a run shows while it works: a progress line for long steps (on a terminal only, so logs and CI output
-stay clean), and warnings that a quiet run sums up."""
+"""What a run shows while it works: progress lines for long steps, drawn by tqdm (on a terminal only, so
+logs and CI output stay clean), and warnings that a quiet run sums up."""
 
 from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections.abc import Callable, Sequence
+
+from tqdm import tqdm
 
 # Under -q, more warnings of one kind than this become one line naming the first this many.
 WARN_EACH_UP_TO = 5
@@ -25,32 +26,30 @@ def warn_each(log: logging.Logger, names: Sequence[str], one: Callable[[str], st
 
 
 class Progress:
-    """``[label] done/total`` rewritten in place on stderr, at most a few times a second.
+    """``[label] done/total (pct)`` rewritten in place on stderr, at most a few times a second.
 
     Silent when stderr is not a terminal or the step is small; the step's own
-    log line (with its duration) follows when it ends.
+    log line (with its duration) follows when it ends. The line is cleared then.
     """
 
     def __init__(self, label: str, total: int, *, stream=None, min_total: int = 2000, interval: float = 0.25):
-        self.label = label
-        self.total = total
-        self.done = 0
-        self.stream = stream or sys.stderr
-        self.enabled = total >= min_total and self.stream.isatty()
-        self.interval = interval
-        self._shown = 0.0
+        stream = stream or sys.stderr
+        self.enabled = total >= min_total and stream.isatty()
+        self._bar = tqdm(
+            total=total,
+            desc=label,
+            file=stream,
+            disable=not self.enabled,
+            mininterval=interval,
+            leave=False,  # cleared at the end: the step's log line says how it went
+            bar_format="  {desc} {n:,}/{total:,} ({percentage:.0f}%)",
+        )
 
     def advance(self, count: int = 1) -> None:
-        self.done += count
-        if self.enabled and time.monotonic() - self._shown >= self.interval:
-            self._shown = time.monotonic()
-            self.stream.write(f"\r  {self.label} {self.done:,}/{self.total:,} ({self.done / self.total:.0%})")
-            self.stream.flush()
+        self._bar.update(count)
 
     def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+        self._bar.close()
 
     def __enter__(self) -> Progress:
         return self
@@ -63,7 +62,7 @@ class Waiting:
     """``waiting for <label> ... 12 s (STARTED)`` rewritten in place on stderr while one long step runs.
 
     Shown only on a terminal and only once the step has taken ``after`` seconds;
-    cleared when it ends.
+    cleared when it ends. The caller says how long it has waited (it polls).
     """
 
     def __init__(self, label: str, *, after: float = 2.0, stream=None, interval: float = 1.0):
@@ -74,20 +73,22 @@ class Waiting:
         self.interval = interval
         self.shown = False
         self._shown_at = -interval
+        self._bar: tqdm | None = None  # made at the first line shown: nothing is written before
 
     def show(self, elapsed: float, status: str = "") -> None:
         if not self.enabled or elapsed < self.after or elapsed - self._shown_at < self.interval:
             return
         self._shown_at = elapsed
         self.shown = True
+        if self._bar is None:
+            self._bar = tqdm(file=self.stream, leave=False, bar_format="{desc}", mininterval=0)
         state = f" ({status})" if status else ""
-        self.stream.write(f"\r\033[K  waiting for {self.label} ... {elapsed:.0f} s{state}")
-        self.stream.flush()
+        self._bar.set_description_str(f"  waiting for {self.label} ... {elapsed:.0f} s{state}")
 
     def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def __enter__(self) -> Waiting:
         return self

@@ -18,9 +18,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from sparkify.aws import cluster as cluster_module
-from sparkify.aws import network
-from sparkify.aws.faults import Clients, new_session
+from sparkify.provision import waiting as cluster_module
+from sparkify.provision import network
+from sparkify.aws.clients import Clients, new_session
 from sparkify.config import CONFIG_ENV_VAR, PASSWORD_ENV_VAR
 
 REGION = "us-west-2"

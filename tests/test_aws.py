@@ -15,9 +15,11 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from botocore.stub import Stubber
 
 from sparkify.aws import NO_CREDENTIALS, AwsError, download_file, download_objects, list_prefix
-from sparkify.aws import cluster as clusters
-from sparkify.aws import files, iam, network, s3, settings
-from sparkify.aws.faults import Clients, aws_call, new_session
+from sparkify.provision import cluster as clusters
+from sparkify.aws import s3
+from sparkify.provision import files, iam, network, settings
+from sparkify.aws.clients import Clients, new_session
+from sparkify.aws.faults import aws_call
 from sparkify.config import PROJECT_DIR, read_file
 from sparkify.errors import ConfigError, InputError
 
@@ -61,9 +63,9 @@ def test_settings_are_read_and_normalised(tmp_path):
 
 REFUSED = [
     ({"NODE_TYPE": "ra3.huge"}, "dwh.cfg: [CLUSTER] NODE_TYPE = ra3.huge is not a current node type - use one of "
-     "ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge, dc2.large, dc2.8xlarge"),
+     "ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge"),
     ({"NODE_TYPE": "ds2.xlarge"}, "dwh.cfg: [CLUSTER] NODE_TYPE = ds2.xlarge is not a current node type - use one of "
-     "ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge, dc2.large, dc2.8xlarge"),
+     "ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge"),
     ({"CLUSTER_TYPE": "two-node"}, "dwh.cfg: [CLUSTER] CLUSTER_TYPE = two-node is not a cluster type - use "
      "single-node, multi-node or serverless"),
     ({"NUM_NODES": "1"}, "dwh.cfg: [CLUSTER] NUM_NODES = 1 is too few for CLUSTER_TYPE = multi-node - use 2 or "
@@ -80,8 +82,9 @@ REFUSED = [
      "CIDR block, e.g. 203.0.113.7/32"),
     ({"DB_PORT": "5460"}, "dwh.cfg: [CLUSTER] DB_PORT = 5460 is not a port Redshift accepts for ra3 nodes - use "
      "5431-5455 or 8191-8215"),
-    ({"NODE_TYPE": "dc2.large", "DB_PORT": "80"}, "dwh.cfg: [CLUSTER] DB_PORT = 80 is not a port Redshift accepts "
-     "for dc2 nodes - use 1150-65535"),
+    # AWS no longer creates DC2 clusters (issue 16, item 11): RA3 or Serverless
+    ({"NODE_TYPE": "dc2.large"}, "dwh.cfg: [CLUSTER] NODE_TYPE = dc2.large is not a current node type - use one of "
+     "ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge"),
     ({"DB_USER": "public"}, "dwh.cfg: [CLUSTER] DB_USER = public is not a valid master user name - use 1-128 "
      "lowercase letters, digits or _+.@-, starting with a letter (not 'public')"),
     ({"DB_NAME": "Sparkify"}, "dwh.cfg: [CLUSTER] DB_NAME = Sparkify is not a valid database name - use 1-64 "
@@ -134,15 +137,24 @@ def test_serverless_needs_no_node_type_and_defaults_to_the_smallest_private_work
     assert spec.describe(REGION) == "base 8 RPU in us-west-2"
 
 
+@pytest.mark.parametrize("rpu", [4, 8, 16, 512])
+def test_serverless_takes_4_rpu_and_then_8_to_512_in_steps_of_8(tmp_path, rpu):
+    # "Compute capacity for Amazon Redshift Serverless": 4, or 8, 16, 24 ... 512
+    config = write_cfg(tmp_path, CLUSTER_TYPE="serverless", NODE_TYPE=None, NUM_NODES=None)
+    config.write_text(config.read_text().replace("[CLUSTER]\n", f"[CLUSTER]\nBASE_RPU = {rpu}\n"))
+    _, spec, _ = read_all(config)
+    assert spec.base_rpu == rpu and spec.describe(REGION) == f"base {rpu} RPU in us-west-2"
+
+
 @pytest.mark.parametrize(
     "values,message",
     [
-        ({"BASE_RPU": "12"}, "BASE_RPU = 12 is not a base capacity Redshift Serverless accepts - use 8 to 512 in "
-         "steps of 8 (8 is the cheapest)"),
-        ({"BASE_RPU": "520"}, "BASE_RPU = 520 is not a base capacity Redshift Serverless accepts - use 8 to 512 in "
-         "steps of 8 (8 is the cheapest)"),
-        ({"BASE_RPU": "0"}, "BASE_RPU = 0 is not a base capacity Redshift Serverless accepts - use 8 to 512 in "
-         "steps of 8 (8 is the cheapest)"),
+        ({"BASE_RPU": "12"}, "BASE_RPU = 12 is not a base capacity Redshift Serverless accepts - use 4, or 8 to 512 in "
+         "steps of 8 (4 is the cheapest)"),
+        ({"BASE_RPU": "520"}, "BASE_RPU = 520 is not a base capacity Redshift Serverless accepts - use 4, or 8 to 512 in "
+         "steps of 8 (4 is the cheapest)"),
+        ({"BASE_RPU": "0"}, "BASE_RPU = 0 is not a base capacity Redshift Serverless accepts - use 4, or 8 to 512 in "
+         "steps of 8 (4 is the cheapest)"),
         ({"PUBLICLY_ACCESSIBLE": "maybe"}, "PUBLICLY_ACCESSIBLE = maybe is not yes or no"),
         ({"DB_PORT": "9000"}, "DB_PORT = 9000 is not a port Redshift Serverless accepts - use "
          "5431-5455 or 8191-8215"),
@@ -686,3 +698,45 @@ def test_password_is_never_written_through_an_unsafe_env_file(tmp_path, kind):
         files.save_password(env, "Generated1Password")
     assert target.read_text() == "OTHER=1\n"
     assert env.is_symlink() == (kind == "symlink")
+
+
+# ------------------------------------------------------------------ clients and transfers
+
+
+def test_every_client_retries_throttling_in_standard_mode(aws):
+    clients = Clients(REGION)
+    for service in ("s3", "iam", "ec2", "redshift", "redshift-serverless"):
+        assert clients.get(service).meta.config.retries["mode"] == "standard", service
+
+
+def test_many_objects_download_a_few_at_a_time_each_to_its_place_in_order(aws, tmp_path):
+    for i in range(30):
+        put(aws, f"log_data/2018/11/{i:02d}.json", f'{{"n": {i}}}\n'.encode())
+    calls = []
+    objects = list_prefix(f"s3://{BUCKET}/log_data")
+    paths = download_objects(objects, tmp_path, workers=3, progress=lambda done, total: calls.append((done, total)))
+    assert paths == [tmp_path / "2018/11" / f"{i:02d}.json" for i in range(30)]
+    assert [p.read_text() for p in paths] == [f'{{"n": {i}}}\n' for i in range(30)]
+    assert calls == [(done, 30) for done in range(1, 31)]
+
+
+def test_a_download_that_fails_names_its_object(aws, tmp_path):
+    put(aws, "song_data/A.json")
+    objects = list_prefix(f"s3://{BUCKET}/song_data")
+    aws.s3.delete_object(Bucket=BUCKET, Key="song_data/A.json")  # listed, then gone
+    with pytest.raises(AwsError) as caught:
+        download_objects(objects, tmp_path)
+    assert str(caught.value).startswith(f"cannot download s3://{BUCKET}/song_data/A.json: ")
+
+
+def test_upload_files_sends_each_file_to_its_key(aws, tmp_path):
+    put(aws, "other.json")
+    files = []
+    for i in range(12):
+        path = tmp_path / f"{i}.json"
+        path.write_text(f"{i}\n")
+        files.append((path, f"up/{i}.json"))
+    s3.upload_files(Clients(REGION).get("s3"), files, BUCKET, workers=4)
+    assert [aws.s3.get_object(Bucket=BUCKET, Key=f"up/{i}.json")["Body"].read() for i in range(12)] == [
+        f"{i}\n".encode() for i in range(12)
+    ]

@@ -21,7 +21,7 @@ from aws_helpers import (
 from moto.ec2.exceptions import DependencyViolationError
 from moto.ec2.models.security_groups import SecurityGroupBackend
 
-from sparkify.aws import iam
+from sparkify.provision import iam
 
 
 

@@ -20,7 +20,8 @@ from helpers import write_config
 
 import etl
 from sparkify.aws import credentials
-from sparkify.aws.faults import AwsError, new_session
+from sparkify.aws.clients import new_session
+from sparkify.aws.faults import AwsError
 from sparkify.config import PASSWORD_ENV_VAR, load_config
 from sparkify.engines.redshift import RedshiftEngine
 from sparkify.errors import WarehouseError

@@ -14,7 +14,7 @@ import setup_cluster
 from aws_helpers import GROUP, IDENTIFIER, REGION, ROLE, ROLE_ARN, answer, invoke, write_cfg
 from botocore.stub import ANY
 
-from sparkify.aws import cluster as cluster_module
+from sparkify.provision import waiting as cluster_module
 from sparkify.config import PASSWORD_ENV_VAR, read_file
 
 NAMESPACE = f"{IDENTIFIER}-ns"

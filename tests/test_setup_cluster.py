@@ -31,8 +31,8 @@ from moto.redshift.exceptions import RedshiftClientError
 from moto.redshift.models import Cluster as MotoCluster
 from moto.redshift.models import RedshiftBackend
 
-from sparkify.aws import iam, settings
-from sparkify.aws.files import ENV_HEADER
+from sparkify.provision import iam, settings
+from sparkify.provision.files import ENV_HEADER
 from sparkify.config import PASSWORD_ENV_VAR, PROJECT_DIR, SAMPLE_DIR, read_file
 
 
@@ -488,7 +488,7 @@ def test_password_in_env_file_is_used_and_not_regenerated(aws, tmp_path, capsys,
     "values,password,message",
     [
         ({"NODE_TYPE": "dc1.large"}, PASSWORD, "error: dwh.cfg: [CLUSTER] NODE_TYPE = dc1.large is not a current node "
-         "type - use one of ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge, dc2.large, dc2.8xlarge"),
+         "type - use one of ra3.large, ra3.xlplus, ra3.4xlarge, ra3.16xlarge"),
         ({"NUM_NODES": "1"}, PASSWORD, "error: dwh.cfg: [CLUSTER] NUM_NODES = 1 is too few for CLUSTER_TYPE = "
          "multi-node - use 2 or more, or CLUSTER_TYPE = single-node"),
         ({}, "password", "error: DWH_DB_PASSWORD does not meet Redshift's password rules: it needs an uppercase "

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-from sparkify.aws.faults import _DENIED, AwsError, Clients, aws_call, error_code
+from sparkify.aws.clients import Clients
+from sparkify.aws.faults import _DENIED, AwsError, aws_call, error_code
 from sparkify.config import Connection
 
 # The shortest that AWS allows (900-3600 s): long enough to connect, which is all it is for.

@@ -8,12 +8,9 @@ with "cannot create cluster x: ".
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import boto3
-import botocore.session
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import (
     BotoCoreError,
@@ -143,48 +140,3 @@ def aws_call(what: str) -> Iterator[None]:
         raise  # the caller knows what the waiter was waiting for
     except BotoCoreError as exc:
         raise AwsError(f"cannot {what}: {str(exc).splitlines()[0]}") from None
-
-
-_loader = None  # botocore's parsed service models, shared: parsing them again costs ~0.5 s a session
-
-
-def new_session() -> boto3.session.Session:
-    """A fresh session: credentials are looked up again (boto3's default session caches them)."""
-    global _loader
-    core = botocore.session.Session()
-    if _loader is None:
-        _loader = core.get_component("data_loader")
-    else:
-        core.register_component("data_loader", _loader)
-    session = boto3.session.Session(botocore_session=core)
-    paths = _loader.search_paths  # boto3 appends its data folder on every new session
-    paths[:] = list(dict.fromkeys(paths))
-    return session
-
-
-class Clients:
-    """boto3 clients from one fresh session, created plainly so AWS_ENDPOINT_URL applies.
-
-    A fresh session (not boto3's module-level default) resolves credentials
-    each run, so a changed environment or .env is always seen.
-    """
-
-    def __init__(self, region: str | None = None) -> None:
-        self.region = region
-        # botocore's INFO lines ("Found credentials in environment variables.") are noise among ours.
-        logging.getLogger("botocore").setLevel(logging.WARNING)
-        with aws_call("start an AWS session"):
-            self._session = new_session()
-        self._made: dict[tuple[str, str | None], object] = {}
-
-    def get(self, service: str, region: str | None = None):
-        key = (service, region or self.region)
-        if key not in self._made:
-            with aws_call(f"connect to AWS {service}"):
-                try:
-                    self._made[key] = self._session.client(service, region_name=key[1])
-                except ValueError as exc:  # e.g. AWS_ENDPOINT_URL without http://
-                    raise AwsError(
-                        f"cannot connect to AWS {service}: {exc} - check AWS_ENDPOINT_URL (e.g. http://127.0.0.1:5000)"
-                    ) from None
-        return self._made[key]

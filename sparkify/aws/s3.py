@@ -1,25 +1,41 @@
-"""S3: read the raw JSON (DuckDB engine), and the project bucket (upload, empty, delete)."""
+"""S3 at run time: list and download the raw JSON (local engines), write COPY manifests (Redshift)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError
 
-from sparkify.aws.faults import AwsError, Clients, aws_call, error_code
-from sparkify.aws.iam import TAG_KEY
-from sparkify.aws.settings import split_s3_uri
+from sparkify.aws.clients import Clients
+from sparkify.aws.faults import aws_call, error_code
 from sparkify.errors import InputError
 
 log = logging.getLogger(__name__)
 
 LIST_PAGE_SIZE = 1000  # S3's maximum; tests lower it to exercise pagination
+# Objects fetched (or sent) at once: the input files are small, so the time goes in round trips, not bandwidth.
+TRANSFER_WORKERS = 8
+WINDOW_PER_WORKER = 4  # transfers queued per worker, so the queue (and memory) stays bounded
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """s3://bucket/some/prefix -> ("bucket", "some/prefix"). ValueError says what is wrong."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3":
+        raise ValueError("is not an s3:// URI")
+    bucket = parsed.netloc
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+        raise ValueError(f"does not name a valid bucket ({bucket or 'none'})")
+    return bucket, parsed.path.lstrip("/")
 
 
 def _parse(uri: str) -> tuple[str, str]:
@@ -71,14 +87,24 @@ def list_prefix(uri: str, *, suffix: str = ".json") -> list[S3Object]:
 
 
 def download_objects(
-    objects: list[S3Object], dest: Path, *, progress: Callable[[int, int], None] | None = None
+    objects: Sequence[S3Object],
+    dest: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = TRANSFER_WORKERS,
 ) -> list[Path]:
-    """Download these objects under dest, each at its name relative to its prefix; return the local paths.
+    """Download these objects under dest, each at its name relative to its prefix; return the local paths, in order.
 
-    progress(done, total) is called after each file. An object whose name would
-    land outside dest (``..`` in the key) raises InputError naming it.
+    Concurrent, with bounded threads and memory, through boto3's transfer
+    manager on one client: at most `workers` objects are fetched at once, each
+    streamed to its file in chunks (never held whole in memory), and at most
+    WINDOW_PER_WORKER x workers are queued, so 100,000 small objects cost no more
+    memory than a hundred. progress(done, total) is called after each file, in
+    order, from the calling thread. An object whose name would land outside
+    dest (``..`` in the key) raises InputError naming it before anything is
+    fetched; the first failed download raises AwsError naming its URI and
+    cancels the rest.
     """
-    s3 = Clients().get("s3")
     dest = Path(dest)
     root = dest.resolve()
     planned = []
@@ -87,13 +113,16 @@ def download_objects(
         if not target.resolve().is_relative_to(root):
             raise InputError(f"{obj.uri} would be written outside {dest} - rename that object")
         planned.append((obj, target))
-    for done, (obj, target) in enumerate(planned, 1):
-        bucket, key = _parse(obj.uri)
+    if not planned:
+        return []
+    s3 = Clients().get("s3")
+
+    def start(manager, job: tuple[S3Object, Path]):
+        obj, target = job
         target.parent.mkdir(parents=True, exist_ok=True)
-        with aws_call(f"download {obj.uri}"):
-            s3.download_file(bucket, key, str(target))
-        if progress:
-            progress(done, len(planned))
+        return manager.download(*_parse(obj.uri), str(target))
+
+    _transfer(s3, planned, start, lambda job: f"download {job[0].uri}", progress, workers)
     return [target for _, target in planned]
 
 
@@ -113,6 +142,41 @@ def bucket_region(uri: str) -> str | None:
                 return None  # not ours to know: the write (or COPY) that follows says what is wrong
             raise
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+
+
+def upload_files(
+    s3,
+    files: Sequence[tuple[Path, str]],
+    bucket: str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = TRANSFER_WORKERS,
+) -> None:
+    """Upload each (local file, object key) into bucket: concurrent and bounded as download_objects is."""
+    _transfer(
+        s3, list(files), lambda manager, job: manager.upload(str(job[0]), bucket, job[1]),
+        lambda job: f"upload {job[0]} to s3://{bucket}/{job[1]}", progress, workers,
+    )
+
+
+def _transfer(s3, jobs: list, start, what, progress, workers: int) -> None:
+    """Run start(manager, job) for each job on one transfer manager; wait for them in order, a window at a time."""
+    config = TransferConfig(max_concurrency=workers, use_threads=True)
+    window: deque = deque()
+    with create_transfer_manager(s3, config) as manager:  # leaving it on an error cancels what is still queued
+        for done, job in enumerate(jobs, 1):
+            window.append((job, start(manager, job)))
+            if len(window) >= workers * WINDOW_PER_WORKER:
+                _finish(*window.popleft(), what, progress, done - len(window), len(jobs))
+        while window:
+            _finish(*window.popleft(), what, progress, len(jobs) - len(window), len(jobs))
+
+
+def _finish(job, future, what, progress, done: int, total: int) -> None:
+    with aws_call(what(job)):
+        future.result()
+    if progress:
+        progress(done, total)
 
 
 def write_manifest(uri: str, files: list[tuple[str, int]]) -> None:
@@ -153,131 +217,3 @@ def download_file(uri: str, dest: Path) -> Path:
                 raise InputError(f"{uri} not found - check the s3:// path in [S3] of dwh.cfg") from None
             raise
     return target
-
-
-# --- the project bucket (setup_cluster.py --upload-data, clean_redshift.py --delete-bucket)
-
-
-def bucket_exists(s3, bucket: str) -> bool:
-    """True if the bucket is ours, False if there is none; AwsError if someone else has it."""
-    with aws_call(f"look up bucket {bucket}"):
-        try:
-            s3.head_bucket(Bucket=bucket)
-            return True
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in _NOT_FOUND or code == "NoSuchBucket":
-                return False
-            if code in ("403", "AccessDenied"):
-                raise AwsError(
-                    f"bucket {bucket} exists but you may not use it (another account's, or access denied) - "
-                    "choose your own bucket name in [S3] of dwh.cfg"
-                ) from None
-            raise
-
-
-def create_bucket(s3, bucket: str, region: str, identifier: str) -> None:
-    """Create a private bucket in region, tagged as the project's."""
-    params: dict = {"Bucket": bucket}
-    if region != "us-east-1":  # us-east-1 refuses an explicit location constraint
-        params["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    with aws_call(f"create bucket {bucket}"):
-        try:
-            s3.create_bucket(**params)
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            return
-        except s3.exceptions.BucketAlreadyExists:
-            raise AwsError(
-                f"cannot create bucket {bucket}: the name is taken by another account - "
-                "choose another bucket name in [S3] of dwh.cfg"
-            ) from None
-        s3.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
-        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": TAG_KEY, "Value": identifier}]})
-
-
-def object_key(prefix: str, relative: str) -> str:
-    if not prefix:
-        return relative
-    return prefix + relative if prefix.endswith("/") else f"{prefix}/{relative}"
-
-
-def _existing(s3, bucket: str, prefix: str) -> dict[str, dict]:
-    with aws_call(f"list s3://{bucket}/{prefix}"):
-        try:
-            pages = s3.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
-            )
-            return {obj["Key"]: obj for page in pages for obj in page.get("Contents", [])}
-        except s3.exceptions.NoSuchBucket:
-            return {}
-
-
-def _same(path: Path, obj: dict | None) -> bool:
-    if obj is None or obj.get("Size") != path.stat().st_size:
-        return False
-    etag = str(obj.get("ETag", "")).strip('"')
-    # A multipart upload's ETag is not an MD5; the size check has to do then.
-    return "-" in etag or etag == hashlib.md5(path.read_bytes()).hexdigest()
-
-
-def uploads_needed(s3, bucket: str, prefix: str, files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
-    """The (local file, key) pairs under prefix that are not already in the bucket with the same content."""
-    existing = _existing(s3, bucket, prefix)
-    return [(path, key) for path, key in files if not _same(path, existing.get(key))]
-
-
-def upload(s3, files: list[tuple[Path, str]], bucket: str) -> None:
-    for done, (path, key) in enumerate(files, 1):
-        with aws_call(f"upload {path} to s3://{bucket}/{key}"):
-            s3.upload_file(str(path), bucket, key)
-        if done % 100 == 0 or done == len(files):
-            log.info("  uploaded %s/%s files to s3://%s", f"{done:,}", f"{len(files):,}", bucket)
-
-
-def count_objects(s3, bucket: str) -> int | None:
-    """How many objects (all versions) the bucket holds; None if it does not exist."""
-    with aws_call(f"look at bucket {bucket}"):
-        try:
-            pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
-            return sum(len(page.get("Versions", [])) + len(page.get("DeleteMarkers", [])) for page in pages)
-        except s3.exceptions.NoSuchBucket:
-            return None
-
-
-def empty_and_delete(s3, bucket: str) -> int | None:
-    """Delete every object version and then the bucket. Returns objects deleted, None if it was gone."""
-    deleted = 0
-    with aws_call(f"empty bucket {bucket}"):
-        try:
-            pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
-            for page in pages:
-                batch = [
-                    {"Key": item["Key"], "VersionId": item["VersionId"]}
-                    for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
-                ]
-                for start in range(0, len(batch), 1000):
-                    chunk = batch[start : start + 1000]
-                    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
-                    if result.get("Errors"):
-                        first = result["Errors"][0]
-                        raise AwsError(
-                            f"cannot empty bucket {bucket}: {first.get('Code')} on {first.get('Key')} - "
-                            "check your permissions (s3:DeleteObject, s3:DeleteObjectVersion) and re-run"
-                        )
-                    deleted += len(chunk)
-        except s3.exceptions.NoSuchBucket:
-            return None
-    with aws_call(f"delete bucket {bucket}"):
-        try:
-            s3.delete_bucket(Bucket=bucket)
-        except s3.exceptions.NoSuchBucket:
-            return None
-    return deleted

@@ -291,7 +291,8 @@ class DataApiCursor:
 
 def new_client(region: str | None):
     """A redshift-data client: boto3's credential chain, [CLUSTER] REGION or boto3's region."""
-    from sparkify.aws.faults import AwsError, Clients
+    from sparkify.aws.clients import Clients
+    from sparkify.aws.faults import AwsError
 
     try:
         return Clients(region).get("redshift-data")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from sparkify.aws.faults import AwsError, aws_call
-from sparkify.aws.settings import S3Location
+from sparkify.provision.settings import S3Location
 
 POLICY_NAME = "sparkify-s3-read"
 TAG_KEY = "sparkify:cluster"  # on every resource the scripts create, value = cluster identifier

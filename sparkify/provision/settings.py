@@ -14,23 +14,27 @@ import secrets
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
+from sparkify.aws.s3 import split_s3_uri
 from sparkify.config import DEFAULTS, ConfigReader, find_config
 from sparkify.secret_files import PASSWORD_ENV_VAR
 from sparkify.errors import ConfigError
 
-# Current provisioned node types (DS2 and DC1 are retired).
-NODE_TYPES = ("ra3.large", "ra3.xlplus", "ra3.4xlarge", "ra3.16xlarge", "dc2.large", "dc2.8xlarge")
+# The node types a new cluster can have: RA3 only. DC2 (and the older DS2, DC1) can no longer be created;
+# AWS points to RA3 or Redshift Serverless instead ("Amazon Redshift provisioned clusters", node types:
+# https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-clusters.html). ra3.large is the smallest.
+NODE_TYPES = ("ra3.large", "ra3.xlplus", "ra3.4xlarge", "ra3.16xlarge")
 CLUSTER_TYPES = ("single-node", "multi-node", "serverless")
-# Redshift Serverless base capacity, in RPUs: 8 to 512 in steps of 8 (the AWS "Compute capacity for
-# Amazon Redshift Serverless" page; some regions now also take 4 or up to 1024, not offered here).
+# Redshift Serverless base capacity, in RPUs: 4, or 8 to 512 in steps of 8 ("Compute capacity for Amazon
+# Redshift Serverless": https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-capacity.html). 4 RPU is the
+# cheapest and is meant for warehouses under 32 TB; 8 to 24 for under 128 TB. Some regions also take 512-1024 in
+# steps of 32: not offered here.
+BASE_RPU_SMALLEST = 4
 BASE_RPU_MIN, BASE_RPU_MAX, BASE_RPU_STEP = 8, 512, 8
-# Serverless workgroups accept the same port ranges as RA3 clusters.
-SERVERLESS_PORTS = ((5431, 5455), (8191, 8215))
-# RA3 clusters accept only these port ranges; DC2 clusters any of 1150-65535.
+BASE_RPU_DEFAULT = 8  # what setup makes when BASE_RPU is not set (as before; 4 is there for the asking)
+# RA3 clusters and Serverless workgroups accept only these port ranges.
 RA3_PORTS = ((5431, 5455), (8191, 8215))
-OTHER_PORTS = ((1150, 65535),)
+SERVERLESS_PORTS = RA3_PORTS
 # Redshift's password rules: 8-64 printable ASCII characters, not these.
 PASSWORD_FORBIDDEN = frozenset("'\"\\/@ ")
 INPUT_KEYS = ("LOG_DATA", "SONG_DATA", "LOG_JSONPATH")
@@ -82,7 +86,7 @@ class ClusterSpec:
     db_user: str
     db_port: int
     allowed_cidr: str | None  # normalised, e.g. 203.0.113.7/32; None with CONNECTION = data-api (no port opened)
-    base_rpu: int = BASE_RPU_MIN  # serverless only
+    base_rpu: int = BASE_RPU_DEFAULT  # serverless only
     # serverless: PUBLICLY_ACCESSIBLE; a cluster: yes with CONNECTION = direct (a laptop reaches it through
     # ALLOWED_CIDR), no with data-api. data-api is never publicly accessible.
     publicly_accessible: bool = False
@@ -172,13 +176,9 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
         )
     db_name, db_user = _database(r)
     db_port = r.whole_number("CLUSTER", "DB_PORT")
-    ranges = RA3_PORTS if node_type.startswith("ra3.") else OTHER_PORTS
-    if not any(low <= db_port <= high for low, high in ranges):
-        allowed = " or ".join(f"{low}-{high}" for low, high in ranges)
-        family = node_type.split(".")[0]
-        raise r.fail(
-            "CLUSTER", "DB_PORT", str(db_port), f"is not a port Redshift accepts for {family} nodes - use {allowed}"
-        )
+    if not any(low <= db_port <= high for low, high in RA3_PORTS):
+        allowed = " or ".join(f"{low}-{high}" for low, high in RA3_PORTS)
+        raise r.fail("CLUSTER", "DB_PORT", str(db_port), f"is not a port Redshift accepts for ra3 nodes - use {allowed}")
     return ClusterSpec(
         cluster_type=cluster_type,
         node_type=node_type,
@@ -201,11 +201,12 @@ def _serverless_spec(r: ConfigReader, connection: str) -> ClusterSpec:
             "CLUSTER", "IDENTIFIER", identifier, "is too long or short for CLUSTER_TYPE = serverless - use 3-61 "
             "characters (the namespace is named IDENTIFIER-ns, and AWS allows 3-64)",
         )
-    base_rpu = r.whole_number("CLUSTER", "BASE_RPU", str(BASE_RPU_MIN))
-    if not (BASE_RPU_MIN <= base_rpu <= BASE_RPU_MAX and base_rpu % BASE_RPU_STEP == 0):
+    base_rpu = r.whole_number("CLUSTER", "BASE_RPU", str(BASE_RPU_DEFAULT))
+    if not (base_rpu == BASE_RPU_SMALLEST or (BASE_RPU_MIN <= base_rpu <= BASE_RPU_MAX and base_rpu % BASE_RPU_STEP == 0)):
         raise r.fail(
             "CLUSTER", "BASE_RPU", str(base_rpu), f"is not a base capacity Redshift Serverless accepts - use "
-            f"{BASE_RPU_MIN} to {BASE_RPU_MAX} in steps of {BASE_RPU_STEP} ({BASE_RPU_MIN} is the cheapest)",
+            f"{BASE_RPU_SMALLEST}, or {BASE_RPU_MIN} to {BASE_RPU_MAX} in steps of {BASE_RPU_STEP} "
+            f"({BASE_RPU_SMALLEST} is the cheapest)",
         )
     public = (r.get("CLUSTER", "PUBLICLY_ACCESSIBLE", "no") or "no").lower()
     if public not in ("yes", "no"):
@@ -316,17 +317,6 @@ def read_s3_region(parser: configparser.ConfigParser, path: Path) -> str:
     return ConfigReader(parser, path.name).region("S3", "REGION", DEFAULTS["S3"]["REGION"])
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """s3://bucket/some/prefix -> ("bucket", "some/prefix"). ValueError says what is wrong."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3":
-        raise ValueError("is not an s3:// URI")
-    bucket = parsed.netloc
-    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
-        raise ValueError(f"does not name a valid bucket ({bucket or 'none'})")
-    return bucket, parsed.path.lstrip("/")
-
-
 def password_problem(password: str) -> str | None:
     """Why Redshift would refuse this master password, or None."""
     if not 8 <= len(password) <= 64:
@@ -359,8 +349,3 @@ def generate_password(length: int = 32) -> str:
         password = "".join(secrets.choice(alphabet) for _ in range(length))
         if password_problem(password) is None:
             return password
-
-
-def is_serverless(parser: configparser.ConfigParser) -> bool:
-    """For clean_redshift.py, which needs only to know what to look for (setup checks the whole spec)."""
-    return ConfigReader(parser, "").serverless()

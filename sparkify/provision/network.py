@@ -15,7 +15,7 @@ import time
 from botocore.exceptions import ClientError
 
 from sparkify.aws.faults import AwsError, aws_call, error_code
-from sparkify.aws.iam import TAG_KEY
+from sparkify.provision.iam import TAG_KEY
 
 # Deleting a group right after its cluster can fail while AWS releases the
 # cluster's network interfaces; retry that a bounded number of times.
