@@ -3,7 +3,9 @@
 Resolution, the same for every script, the notebook and the dashboard:
 ``--config PATH`` (must exist) > ``$DWH_CONFIG`` (must exist) > ``./dwh.cfg`` >
 ``<project>/dwh.cfg`` > built-in defaults (embedded DuckDB on the bundled
-sample data). Relative paths in a file resolve against that file's folder.
+sample data). Relative paths in a file resolve against that file's folder; a
+section a file leaves out takes the built-in defaults (``[S3]``, the bundled
+sample, on the local engines only).
 
 Secrets never come from the file, and a key that would hold one (a password,
 a secret, AWS keys) is refused: the database password is ``DWH_DB_PASSWORD``
@@ -161,10 +163,6 @@ class Config:
     source: Path | None  # the file read; None for the built-in defaults
     data_api: DataApi | None = None  # [DWH] CONNECTION = data-api; None: direct (connection)
     defaulted: tuple[str, ...] = ()  # sections the file does not name, taken from the built-in defaults
-
-    @property
-    def source_name(self) -> str:
-        return self.source.name if self.source else "built-in defaults"
 
     def settings_from(self, full: bool = False) -> str:
         """Where the settings came from: the file (its full path if asked), and the sections it left to the defaults."""
