@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         execute(args.notebook, args.output)
     except CellExecutionError as exc:
-        # e.g. WarehouseUnavailable: DuckDB database sparkify.duckdb does not exist yet - run create_tables.py and etl.py
+        # e.g. "WarehouseUnavailable: DuckDB database sparkify.duckdb does not exist yet - run create_tables.py ..."
         print(f"error: {exc.ename}: {exc.evalue} - the notebook was not written", file=sys.stderr)
         return 1
     return 0
