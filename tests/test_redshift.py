@@ -344,7 +344,7 @@ def test_rejected_copy_names_file_line_column_and_reason(config):
         "2 bad input records (MAX_ERRORS is 0): "
         f"{EVENTS_FILE}:7: Invalid digit, Value 'a', Pos 0, Type: Long; "
         f"{EVENTS_FILE}:9: Invalid digit, Value 'x', Pos 0, Type: Integer"
-        " - fix the input, or allow them with --max-errors N (details in table load_errors); "
+        " - fix the input, or allow them with --max-errors N (details: python etl.py --rejects); "
         "the star schema was not changed"
     )
     assert fake.load_error_rows() == [kept("staging_events", row) for row in rejects]
