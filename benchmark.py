@@ -114,7 +114,8 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                allow_abbrev=False)
     p.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1,000,000)")
     p.add_argument("--songs", type=int, default=50_000, help="song files to generate (default 50,000)")
     p.add_argument("--sizes", type=parse_sizes, help="events:songs pairs to measure a full load at, e.g. "

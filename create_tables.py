@@ -6,14 +6,36 @@ from __future__ import annotations
 import argparse
 import sys
 
+import sql_queries as sql
 from sparkify import cli, pipeline
 from sparkify.config import load_config
 from sparkify.engines import connect
 
-DESCRIPTION = """\
-Drop and create the warehouse tables: staging_events, staging_songs,
-load_errors, and the star schema songplays, users, songs, artists and time
-(on Redshift with the DISTSTYLE / DISTKEY / SORTKEY chosen per table).
+
+
+def described_tables() -> str:
+    """The tables it creates, from the same list it creates them from (sql.ALL_TABLES), grouped."""
+    named = {
+        "staging": sql.STAGING_TABLES,
+        "rejected input records": ("load_errors",),
+        "the star schema": sql.STAR_TABLES,
+        "the record of loaded files": (sql.RECORD_TABLE,),
+    }
+    grouped = {table for tables in named.values() for table in tables}
+    kept = tuple(table for table in sql.ALL_TABLES if table not in grouped)  # whatever else there is
+    groups = {**named, "what incremental runs keep": kept}
+    width = max(map(len, groups)) + 1
+    return "\n".join(
+        f"  {f'{name}:':<{width}} {', '.join(t for t in sql.ALL_TABLES if t in tables)}"
+        for name, tables in groups.items()
+        if tables
+    )
+
+
+DESCRIPTION = f"""\
+Drop and create the {len(sql.ALL_TABLES)} warehouse tables (on Redshift with the
+DISTSTYLE / DISTKEY / SORTKEY chosen per table):
+{described_tables()}
 
 When the tables already hold data it asks before dropping them; --yes skips
 the question (for scripts)."""
@@ -28,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 def _create(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with connect(config) as engine:
-        print(config.describe())
+        print(config.describe(full=True))
         # The run lock first, then look: counted before it, the tables of a first load still
         # running look empty, and the drop that follows its commit would go unasked. (Redshift
         # has no run lock: the look is inside the transaction that LOCKs the tables it drops.)

@@ -24,7 +24,7 @@ everything from all the input. A run with nothing new changes nothing.
 
 Records that break the input rules go to table load_errors; with more of them
 than MAX_ERRORS the run fails before the star schema is touched, and leaves
-its batch in staging to inspect.
+its batch in staging to inspect. --rejects prints them.
 
 Run create_tables.py once first."""
 
@@ -49,13 +49,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="list the files a run would load and print the SQL it would run; change nothing",
     )
-    p.add_argument("--json", action="store_true", help="print the summary as JSON (for scripts and the benchmark)")
+    p.add_argument(
+        "--rejects",
+        action="store_true",
+        help="load nothing: print the rejected records of the last run that loaded files "
+        "(file:line: reason, grouped by reason, the most frequent first)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary (or --rejects) as JSON")
     return cli.run(_etl, p, argv)
 
 
 def _etl(args: argparse.Namespace) -> int:
     if args.max_errors is not None and args.max_errors < 0:
         raise cli.UsageError("--max-errors must be 0 or more")
+    if args.rejects:
+        return _rejects(args)
     config = load_config(args.config)
     summary = pipeline.run_etl(
         config, max_errors=args.max_errors, full_refresh=args.full_refresh, dry_run=args.dry_run
@@ -64,6 +72,16 @@ def _etl(args: argparse.Namespace) -> int:
         print(json.dumps(report.summary_dict(summary), indent=2))
     else:
         print(report.format_summary(summary))
+    return 0
+
+
+def _rejects(args: argparse.Namespace) -> int:
+    given = [name for name, value in (("--full-refresh", args.full_refresh), ("--dry-run", args.dry_run),
+                                      ("--max-errors", args.max_errors is not None)) if value]
+    if given:
+        raise cli.UsageError(f"--rejects loads nothing: leave out {', '.join(given)}")
+    found = pipeline.last_rejects(load_config(args.config))
+    print(json.dumps(report.rejects_dict(found), indent=2) if args.json else report.format_rejects(found))
     return 0
 
 

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
             "run in DIR are replaced; nothing else is touched. The same options always give the "
             "same bytes; with none it recreates the bundled sample in data/sample."
         ),
+        allow_abbrev=False,  # a prefix of an option is an error, as in every script (sparkify/cli.py)
     )
     p.add_argument(
         "--out", metavar="DIR", type=Path, default=DEFAULT_OUT,

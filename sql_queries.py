@@ -109,6 +109,14 @@ LIMIT 3
 """
 
 
+# Every rejected record of the last run that loaded files, for etl.py --rejects.
+LOAD_ERRORS = """
+SELECT table_name, source_file, line_number, column_name, reason
+FROM load_errors
+ORDER BY source_file, line_number, table_name, column_name, reason
+"""
+
+
 # --------------------------------------------------------------------------
 # The star schema, upserted from the run's batch (staging holds only the files
 # that are new since the last run; on a first run or --full-refresh that is

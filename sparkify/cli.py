@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from sparkify import stops
+from sparkify.config import DEFAULT_CONFIG_NAME, PROJECT_DIR
 from sparkify.errors import Declined, SparkifyError
 
 __all__ = ["Declined", "UsageError", "ask", "confirmer", "parser", "positive_minutes", "run", "setup_logging"]
@@ -60,12 +61,17 @@ def parser(description: str, *, needs_config_file: bool = False) -> argparse.Arg
 
     needs_config_file: the script has no built-in defaults (the AWS scripts).
     """
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    fallback = "" if needs_config_file else "; with neither, the embedded DuckDB engine on the bundled sample data"
+    # allow_abbrev=False: argparse would take --full for --full-refresh (a rebuild) and --y for --yes
+    p = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
+    fallback = "" if needs_config_file else "; with none, the embedded DuckDB engine on the bundled sample data"
     p.add_argument(
         "--config",
         metavar="PATH",
-        help=f"configuration file (default: $DWH_CONFIG, else ./dwh.cfg{fallback})",
+        # sparkify.config.find_config's order, in full
+        help=f"configuration file (default: $DWH_CONFIG, else ./dwh.cfg, else the project's "
+        f"{PROJECT_DIR / DEFAULT_CONFIG_NAME}{fallback})",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and the summary")
     return p

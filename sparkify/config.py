@@ -3,7 +3,9 @@
 Resolution, the same for every script, the notebook and the dashboard:
 ``--config PATH`` (must exist) > ``$DWH_CONFIG`` (must exist) > ``./dwh.cfg`` >
 ``<project>/dwh.cfg`` > built-in defaults (embedded DuckDB on the bundled
-sample data). Relative paths in a file resolve against that file's folder.
+sample data). Relative paths in a file resolve against that file's folder; a
+section a file leaves out takes the built-in defaults (``[S3]``, the bundled
+sample, on the local engines only).
 
 Secrets never come from the file, and a key that would hold one (a password,
 a secret, AWS keys) is refused: the database password is ``DWH_DB_PASSWORD``
@@ -18,7 +20,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -62,6 +64,10 @@ DEFAULTS = {
         "REGION": "us-west-2",
     },
 }
+
+
+# The [S3] defaults that are paths into the project (the bundled sample).
+_SAMPLE_KEYS = ("LOG_DATA", "SONG_DATA", "LOG_JSONPATH")
 
 
 def is_s3(location: str) -> bool:
@@ -160,19 +166,30 @@ class Config:
     iam_role_arn: str | None
     source: Path | None  # the file read; None for the built-in defaults
     data_api: DataApi | None = None  # [DWH] CONNECTION = data-api; None: direct (connection)
+    defaulted: tuple[str, ...] = ()  # sections the file does not name, taken from the built-in defaults
 
-    @property
-    def source_name(self) -> str:
-        return self.source.name if self.source else "built-in defaults"
+    def settings_from(self, full: bool = False) -> str:
+        """Where the settings came from: the file (its full path if asked), and the sections it left to the defaults."""
+        if self.source is None:
+            return "built-in defaults"
+        named = str(self.source) if full else self.source.name
+        defaulted = ", ".join(f"[{section}]" for section in self.defaulted)
+        return f"{named}; {defaulted} built-in defaults" if defaulted else named
 
-    def describe(self) -> str:
-        """One line for logs: the engine and its target, no secrets."""
+    def describe(self, full: bool = False) -> str:
+        """One line for logs: the engine and its target, no secrets.
+
+        full (the scripts' summary): the DuckDB file and the config file by their full
+        paths, since a run from another folder would not say where they are; the
+        notebook and the dashboard keep the short form (the committed notebook shows it).
+        """
+        where = self.settings_from(full)
         if self.engine == "duckdb":
-            return f"engine duckdb, database {self.duckdb_path.name} ({self.source_name})"
+            return f"engine duckdb, database {self.duckdb_path if full else self.duckdb_path.name} ({where})"
         if self.data_api is not None:
-            return f"engine {self.engine}, {self.data_api.describe()} ({self.source_name})"
+            return f"engine {self.engine}, {self.data_api.describe()} ({where})"
         c = self.connection
-        return f"engine {self.engine}, {c.shown_user}@{c.host}:{c.port}/{c.db_name} ({self.source_name})"
+        return f"engine {self.engine}, {c.shown_user}@{c.host}:{c.port}/{c.db_name} ({where})"
 
 
 def new_parser() -> configparser.ConfigParser:
@@ -322,7 +339,28 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         parser = read_file(path)
         base = path.resolve().parent
     load_env(path)
-    return _build(ConfigReader(parser, path.name if path else "defaults"), path, base)
+    defaulted = _default_sections(parser) if path else ()
+    config = _build(ConfigReader(parser, path.name if path else "defaults"), path, base)
+    return replace(config, defaulted=defaulted)
+
+
+def _default_sections(parser: configparser.ConfigParser) -> tuple[str, ...]:
+    """Fill the sections a file does not name with the built-in defaults; their names.
+
+    A named section must be complete (half of [S3] from the file and half from
+    the bundled sample would mix two inputs). The bundled sample is the default
+    input of the local engines only: Redshift's COPY reads S3, so there [S3] stays required.
+    """
+    engine = parser.get("DWH", "ENGINE", fallback="").strip().lower() or DEFAULTS["DWH"]["ENGINE"]
+    missing = [section for section in DEFAULTS if not parser.has_section(section)]
+    if engine == "redshift" and "S3" in missing:
+        missing.remove("S3")
+    for section in missing:
+        values = DEFAULTS[section]
+        if section == "S3":  # the bundled sample is in the project, wherever the file is
+            values = {key: str(PROJECT_DIR / value) if key in _SAMPLE_KEYS else value for key, value in values.items()}
+        parser.read_dict({section: values})
+    return tuple(missing)
 
 
 def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
@@ -352,7 +390,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         password = os.environ.get(PASSWORD_ENV_VAR) or None
         iam = _iam_auth(r, engine, password)
         connection = Connection(
-            host=r.required("CLUSTER", "HOST"),
+            host=_host(r, engine),
             port=r.whole_number("CLUSTER", "DB_PORT"),
             db_name=r.required("CLUSTER", "DB_NAME"),
             user=_iam_user(r) if iam else r.required("CLUSTER", "DB_USER"),
@@ -470,6 +508,22 @@ def _iam_user(r: ConfigReader) -> str:
     """DB_USER with AUTH = iam: a database user's name, or "" for the one named after the IAM identity."""
     user = r.get("CLUSTER", "DB_USER", "")
     return "" if user.lower() in IAM_IDENTITY_USERS else user
+
+
+def _host(r: ConfigReader, engine: str) -> str:
+    """[CLUSTER] HOST; missing, the one line says both ways on: make the cluster, or stay on this machine."""
+    host = r.get("CLUSTER", "HOST")
+    if host is None:
+        fix = (
+            "run setup_cluster.py first (it creates the cluster and writes HOST)"
+            if engine == "redshift"
+            else "set it to the PostgreSQL server's address"
+        )
+        raise ConfigError(
+            f"{r.name}: [CLUSTER] HOST is missing - {fix}, or set [DWH] ENGINE = duckdb to build the warehouse "
+            "on this machine"
+        )
+    return host
 
 
 def _sslmode(r: ConfigReader) -> str | None:

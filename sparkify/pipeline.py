@@ -16,6 +16,7 @@ from sparkify import incremental, inputs, report, staging, stops, transforms
 from sparkify.config import Config
 from sparkify.engines import connect
 from sparkify.engines.base import Engine
+from sparkify.errors import WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,13 @@ def tables_with_rows(engine: Engine) -> dict[str, int]:
     existing = engine.existing_tables()
     counts = {table: engine.count(table) for table in sql.ALL_TABLES if table in existing}
     return {table: count for table, count in counts.items() if count}
+
+
+def last_rejects(config: Config) -> report.Rejects:
+    """The rejected records of the last run that loaded files (load_errors), read-only."""
+    with connect(config, read_only=True) as engine:
+        engine.require_tables(["load_errors"])
+        return report.rejects(engine)
 
 
 def create_tables(engine: Engine, before_drop=None) -> None:
@@ -90,10 +98,13 @@ def run_etl(
     that would run, change nothing.
     """
     allowed = config.max_errors if max_errors is None else max_errors
+    if config.engine == "duckdb" and not config.duckdb_path.exists():
+        # opening it would create an empty file (and its folder), left behind by the refusal
+        raise WarehouseError(f"DuckDB database {config.duckdb_path} does not exist yet - run create_tables.py first")
     run_started = time.perf_counter()
     seconds: dict[str, float] = {}
     with connect(config) as engine:
-        log.info("%s", config.describe())
+        log.info("%s", config.describe(full=True))
         engine.require_tables()
         incremental.require_record_columns(engine)
 

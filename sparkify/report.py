@@ -1,15 +1,18 @@
 """The end-of-run summary: files per input, rows per table, rejected records, songplay match rate.
 
-Also what ``etl.py --dry-run`` prints: the files a run would load and the SQL it would run.
+Also what ``etl.py --dry-run`` prints: the files a run would load and the SQL it would run;
+and what ``etl.py --rejects`` prints: the last run's rejected records, grouped by reason.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import sql_queries as sql
 from sparkify.engines.base import Engine
 from sparkify.incremental import Batch
+from sparkify.inputs import shown
 from sparkify.staging import StagingResult
 
 NOTHING_NEW = "nothing new to load"
@@ -40,7 +43,7 @@ class RunSummary:
 
 def collect(engine: Engine, staging: StagingResult | None, batch: Batch) -> RunSummary:
     summary = RunSummary(
-        target=engine.config.describe(), staging=staging, inputs=batch.counts(), full_refresh=batch.full_refresh
+        target=engine.config.describe(full=True), staging=staging, inputs=batch.counts(), full_refresh=batch.full_refresh
     )
     for table in sql.STAGING_TABLES:  # what this run staged: a successful run empties staging
         summary.rows[table] = staging.rows[table] if staging else 0
@@ -71,7 +74,7 @@ def planned(engine: Engine, batch: Batch, max_errors: int) -> RunSummary:
         lines.append("  INSERT INTO loaded_files ... (one row per file above);")
         lines.extend(f"  {statement};" for statement in sql.STAGING_EMPTIED)
     return RunSummary(
-        target=engine.config.describe(), staging=None, inputs=batch.counts(), full_refresh=batch.full_refresh, plan=lines
+        target=engine.config.describe(full=True), staging=None, inputs=batch.counts(), full_refresh=batch.full_refresh, plan=lines
     )
 
 
@@ -122,4 +125,60 @@ def summary_dict(summary: RunSummary) -> dict:
         "match_rate": round(summary.match_rate, 6),
         "seconds": {name: round(secs, 3) for name, secs in summary.seconds.items()},
         "step_seconds": {name: round(secs, 3) for name, secs in summary.step_seconds.items()},
+    }
+
+
+# ------------------------------------------------------------------ etl.py --rejects
+
+
+@dataclass
+class Rejects:
+    """The rejected records load_errors holds: those of the last run that loaded files."""
+
+    target: str
+    records: list[tuple]  # (table, file, line, column, reason), in file and line order
+
+    def by_reason(self) -> list[tuple[str, int, list[tuple]]]:
+        """(reason, count, its records), the most frequent reason first (ties alphabetically)."""
+        counts = Counter(record[4] for record in self.records)
+        order = sorted(counts, key=lambda reason: (-counts[reason], reason))
+        return [(reason, counts[reason], [r for r in self.records if r[4] == reason]) for reason in order]
+
+
+def rejects(engine: Engine) -> Rejects:
+    return Rejects(
+        target=engine.config.describe(full=True), records=[tuple(row) for row in engine.query(sql.LOAD_ERRORS)]
+    )
+
+
+def place(table: str, file: str | None, line: int | None) -> str:
+    """Where a rejected record was: file:line, or the staging table where COPY kept no file (Redshift's own rules)."""
+    return f"{shown(file) if file else table}{f':{line}' if line else ''}"
+
+
+def format_rejects(found: Rejects) -> str:
+    total = len(found.records)
+    lines = [f"Rejected by the last run: {total:,} record{'s' if total != 1 else ''} - {found.target}"]
+    for reason, count, records in found.by_reason():
+        lines.append(f"{count:>8,}  {reason}")
+        lines.extend(f"          {place(table, file, line)}: {reason}" for table, file, line, _, _ in records)
+    return "\n".join(lines)
+
+
+def rejects_dict(found: Rejects) -> dict:
+    """etl.py --rejects --json: the same groups; files as stored (full paths, s3:// URIs)."""
+    return {
+        "target": found.target,
+        "rejected": len(found.records),
+        "reasons": [
+            {
+                "reason": reason,
+                "count": count,
+                "records": [
+                    {"table": table, "file": file, "line": line, "column": column}
+                    for table, file, line, column, _ in records
+                ],
+            }
+            for reason, count, records in found.by_reason()
+        ],
     }

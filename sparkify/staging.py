@@ -56,7 +56,7 @@ class StagingResult:
         )
         raise InputError(
             f"{self.rejected:,} bad input record{'s' if self.rejected != 1 else ''} (MAX_ERRORS is {max_errors}): "
-            f"{where} - fix the input, or allow them with --max-errors N (details in table load_errors); "
+            f"{where} - fix the input, or allow them with --max-errors N (details: python etl.py --rejects); "
             "the star schema was not changed"
         )
 

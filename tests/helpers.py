@@ -220,3 +220,16 @@ def new_database(pg_server: dict[str, str]) -> dict[str, str]:
         cursor.execute(f"CREATE DATABASE {name}")
     admin.close()
     return {**pg_server, "DB_NAME": name}
+
+
+def redshift_example(path: Path, bucket: str = "udacity-dend") -> Path:
+    """A copy of dwh.cfg.example switched to Redshift, as docs/redshift.md does it: the example
+    starts on the embedded engine with the bundled sample; Redshift reads s3:// inputs."""
+    text = (REPO / "dwh.cfg.example").read_text(encoding="utf-8")
+    switched = text.replace("\nENGINE = duckdb\n", "\nENGINE = redshift\n")
+    switched = switched.replace("= data/sample/", f"= s3://{bucket}/")
+    inputs = [line for line in switched.splitlines() if line.startswith(("LOG_DATA", "SONG_DATA", "LOG_JSONPATH"))]
+    assert len(inputs) == 3 and all(f"= s3://{bucket}/" in line for line in inputs), inputs
+    assert "\nENGINE = redshift\n" in switched, "dwh.cfg.example does not say ENGINE = duckdb any more: update this"
+    path.write_text(switched, encoding="utf-8")
+    return path

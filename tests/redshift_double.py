@@ -75,7 +75,7 @@ class RedshiftDouble:
     """One PostgreSQL database behind Redshift's face; ``connect`` is what the engine calls."""
 
     def __init__(self, database: dict[str, str], password: str, s3, *, cluster_region: str = "us-west-2"):
-        self.database = database  # conftest.new_database's [CLUSTER] settings
+        self.database = database  # helpers.new_database's [CLUSTER] settings
         self.password = password
         self.s3 = s3  # a boto3 S3 client on moto
         self.cluster_region = cluster_region

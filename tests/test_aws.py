@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from aws_helpers import BUCKET, IDENTIFIER, PASSWORD, REGION, ROLE_ARN, no_credentials, write_cfg
+from helpers import redshift_example
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
@@ -38,8 +39,8 @@ def read_all(path: Path):
 # ------------------------------------------------------------------ settings
 
 
-def test_example_config_has_every_provisioning_key():
-    names, spec, locations = read_all(EXAMPLE)
+def test_example_config_has_every_provisioning_key(tmp_path):
+    names, spec, locations = read_all(redshift_example(tmp_path / "dwh.cfg"))
     assert names.identifier and names.region and names.role_name
     assert spec.node_type in settings.NODE_TYPES
     assert [loc.key for loc in locations] == ["LOG_DATA", "SONG_DATA", "LOG_JSONPATH"]

@@ -17,7 +17,7 @@ import etl
 import sql_queries as sql
 
 SONG_A = song("SOAAA", "Song A", "ARA", "Artist A", 200.0)
-TAIL = " - fix the input, or allow them with --max-errors N (details in table load_errors); the star schema was not changed"
+TAIL = " - fix the input, or allow them with --max-errors N (details: python etl.py --rejects); the star schema was not changed"
 
 
 def run_etl(config, capsys, *args) -> tuple[int, str, str]:

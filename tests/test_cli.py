@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from helpers import REPO, free_port, build, event, play, run, song, table, write_config
 
@@ -82,19 +83,104 @@ def test_help_gives_the_config_order_the_scripts_use(module, capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "$DWH_CONFIG" in text and "./dwh.cfg" in text
     assert text.index("$DWH_CONFIG") < text.index("./dwh.cfg"), text[text.index("--config PATH "):][:200]
+    # then the project's dwh.cfg, then the defaults: sparkify.config.find_config's order
+    project = str(REPO / "dwh.cfg")
+    assert text.index("./dwh.cfg") < text.index(project) < text.index("the embedded DuckDB engine")
+
+
+def test_create_tables_help_names_every_table_it_creates():
+    shown = script("create_tables.py", "--help").stdout
+    assert f"Drop and create the {len(sql.ALL_TABLES)} warehouse tables" in " ".join(shown.split())
+    # one line per group, "  group: table, table"
+    listing = shown[shown.index("per table):\n") : shown.index("\n\nWhen")].splitlines()[1:]
+    listed = [table for line in listing for table in line.split(":", 1)[1].replace(",", " ").split()]
+    assert sorted(listed) == sorted(sql.ALL_TABLES)
+
+
+# ----------------------------------------------------------------- no abbreviations
+
+# Every script with options, and the prefix a user could type for its riskiest one
+# (argparse's default would take --full for --full-refresh, a rebuild, and --y for --yes).
+SCRIPTS = {
+    "etl.py": "--full",
+    "create_tables.py": "--y",
+    "setup_cluster.py": "--allow",
+    "clean_redshift.py": "--delete",
+    "generate_sample.py": "--even",
+    "benchmark.py": "--size",
+}
+
+
+def test_every_script_with_options_is_listed():
+    with_argparse = {path.name for path in REPO.glob("*.py") if "add_argument(" in path.read_text()}
+    assert with_argparse == set(SCRIPTS)
+
+
+@pytest.mark.parametrize("name, prefix", SCRIPTS.items(), ids=list(SCRIPTS))
+def test_a_prefix_of_an_option_is_an_error(name, prefix, tmp_path):
+    result = script(name, prefix, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"usage: {name} ")
+    assert result.stderr.splitlines()[-1] == f"{name}: error: unrecognized arguments: {prefix}"
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []  # nothing ran
+
+
+def long_options(name: str) -> list[str]:
+    shown = script(name, "--help")
+    assert shown.returncode == 0, shown.stderr
+    return sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", shown.stdout)) - {"--help"})
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_no_option_of_any_script_takes_a_prefix(name, capsys):
+    module = __import__(name.removesuffix(".py"))
+    options = long_options(name)
+    assert SCRIPTS[name] not in options and any(option.startswith(SCRIPTS[name]) for option in options)
+    for option in options:
+        prefix = option[:-1]
+        if prefix in options:
+            continue
+        with pytest.raises(SystemExit) as stopped:
+            module.main([prefix])
+        assert stopped.value.code == 2, option
+        assert capsys.readouterr().err.splitlines()[-1].endswith(f"error: unrecognized arguments: {prefix}"), option
 
 
 # ----------------------------------------------------------------- order and confirmation
 
 
-def test_etl_before_create_tables_says_what_to_run(duckdb_warehouse, capsys):
+@pytest.mark.parametrize("argv", [[], ["--dry-run"]], ids=["run", "dry run"])
+def test_etl_before_create_tables_says_what_to_run_and_leaves_no_file(argv, duckdb_warehouse, capsys):
+    code, out, err = run_script(etl, capsys, "--config", duckdb_warehouse, *argv)
+    assert code == 1
+    database = duckdb_warehouse.parent / "warehouse.duckdb"
+    assert err.splitlines()[-1] == f"error: DuckDB database {database} does not exist yet - run create_tables.py first"
+    assert "Traceback" not in err
+    assert out == ""
+    assert not database.exists()
+
+
+def test_etl_before_create_tables_creates_no_folder_either(tmp_path):
+    config = write_config(tmp_path / "dwh.cfg", {"DWH": {"DUCKDB_PATH": "warehouse/sparkify.duckdb"}})
+    result = script("etl.py", "--config", config, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: DuckDB database {tmp_path / 'warehouse' / 'sparkify.duckdb'} does not exist yet "
+        "- run create_tables.py first\n"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dwh.cfg"]
+
+
+def test_etl_with_a_table_missing_says_what_to_run(duckdb_warehouse, capsys):
+    assert run(create_tables, "--config", duckdb_warehouse, "--yes", "-q") == 0
+    with duckdb.connect(str(duckdb_warehouse.parent / "warehouse.duckdb")) as con:
+        con.execute("DROP TABLE staging_events")
     code, out, err = run_script(etl, capsys, "--config", duckdb_warehouse)
     assert code == 1
     assert err.splitlines()[-1] == (
         "error: table staging_events does not exist in the duckdb warehouse - run create_tables.py first"
     )
-    assert "Traceback" not in err
-    assert out == ""
 
 
 def test_create_tables_without_yes_asks_and_no_answer_means_no(duckdb_warehouse, capsys, monkeypatch):
@@ -249,3 +335,23 @@ def test_fresh_clone_builds_the_bundled_sample(tmp_path):
     assert (tmp_path / "sparkify.duckdb").exists()
     assert list(empty.iterdir()) == []  # nothing written into the current folder
     assert (default_db.stat().st_mtime_ns if default_db.exists() else None) == default_before
+
+
+def test_a_config_naming_only_dwh_builds_the_bundled_sample_and_says_so(tmp_path):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    config = write_config(folder / "dwh.cfg", {"DWH": {"ENGINE": "duckdb"}})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {key: value for key, value in os.environ.items() if key not in ("DWH_CONFIG", "DWH_DB_PASSWORD")}
+    env["DWH_CONFIG"] = str(config)
+
+    assert script("create_tables.py", "-q", cwd=elsewhere, env=env).returncode == 0
+    loaded = script("etl.py", "-q", cwd=elsewhere, env=env)
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.splitlines()[0] == (
+        f"Summary: engine duckdb, database {folder / 'sparkify.duckdb'} ({config}; [S3] built-in defaults)"
+    )
+    assert summary_rows(loaded.stdout)["staging_songs"] == sample_counts(SAMPLE)["staging_songs"]
+    assert list(elsewhere.iterdir()) == []

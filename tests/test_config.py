@@ -190,7 +190,6 @@ def test_unknown_engine_is_named(tmp_path, capsys):
 MISSING_KEYS = {
     "duckdb [S3] LOG_DATA": (DUCKDB, "S3", "LOG_DATA"),
     "duckdb [S3] SONG_DATA": (DUCKDB, "S3", "SONG_DATA"),
-    "postgres [CLUSTER] HOST": (POSTGRES, "CLUSTER", "HOST"),
     "postgres [CLUSTER] DB_NAME": (POSTGRES, "CLUSTER", "DB_NAME"),
     "postgres [CLUSTER] DB_USER": (POSTGRES, "CLUSTER", "DB_USER"),
     "redshift [IAM_ROLE] ARN": (REDSHIFT, "IAM_ROLE", "ARN"),
@@ -217,7 +216,69 @@ def test_redshift_without_manifest_prefix_says_where_manifests_go_and_to_rerun_s
 def test_empty_required_value_counts_as_missing(tmp_path, capsys):
     # dwh.cfg.example ships "HOST =" for setup_cluster.py to fill in
     err = etl_fails(tmp_path, capsys, with_values(POSTGRES, "CLUSTER", HOST=""))
-    assert err == "error: dwh.cfg: [CLUSTER] HOST is missing - set it (see dwh.cfg.example)\n"
+    assert err == (
+        "error: dwh.cfg: [CLUSTER] HOST is missing - set it to the PostgreSQL server's address, "
+        "or set [DWH] ENGINE = duckdb to build the warehouse on this machine\n"
+    )
+
+
+@pytest.mark.parametrize("argv", [["create_tables.py"], ["etl.py"], ["etl.py", "--dry-run"]], ids=" ".join)
+def test_redshift_before_setup_says_to_run_it_or_stay_on_duckdb(argv, tmp_path, capsys):
+    # a copy of the example switched to ENGINE = redshift, before setup_cluster.py wrote HOST
+    path = write_config(tmp_path / "dwh.cfg", with_values(REDSHIFT, "CLUSTER", HOST=""))
+    code, out, err = run_script({"create_tables.py": create_tables, "etl.py": etl}[argv[0]], capsys,
+                                "--config", path, *argv[1:])
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: dwh.cfg: [CLUSTER] HOST is missing - run setup_cluster.py first (it creates the cluster and writes "
+        "HOST), or set [DWH] ENGINE = duckdb to build the warehouse on this machine\n"
+    )
+
+
+# ----------------------------------------------------------------- sections left to the defaults
+
+
+def test_a_file_with_only_dwh_takes_the_bundled_sample(tmp_path):
+    path = write_config(tmp_path / "dwh.cfg", {"DWH": {"ENGINE": "duckdb"}})
+    config = load_config(path)
+    sample = REPO / "data" / "sample"
+    assert config.inputs.log_data == str(sample / "log_data")
+    assert config.inputs.song_data == str(sample / "song_data")
+    assert config.inputs.log_jsonpath == str(sample / "log_json_path.json")
+    assert config.duckdb_path == tmp_path / "sparkify.duckdb"  # the file's own folder, as for any relative path
+    assert config.defaulted == ("S3",)
+    assert config.describe() == "engine duckdb, database sparkify.duckdb (dwh.cfg; [S3] built-in defaults)"
+    assert config.describe(full=True) == (
+        f"engine duckdb, database {tmp_path / 'sparkify.duckdb'} ({path}; [S3] built-in defaults)"
+    )
+
+
+def test_a_file_with_only_s3_takes_the_dwh_defaults(tmp_path):
+    path = write_config(tmp_path / "dwh.cfg", {"S3": DUCKDB["S3"]})
+    config = load_config(path)
+    assert (config.engine, config.max_errors, config.duckdb_memory_limit) == ("duckdb", 0, "600MB")
+    assert config.inputs.log_data == str(tmp_path / "input" / "log_data")
+    assert config.describe() == "engine duckdb, database sparkify.duckdb (dwh.cfg; [DWH] built-in defaults)"
+
+
+def test_a_complete_file_names_only_itself(tmp_path):
+    path = write_config(tmp_path / "dwh.cfg", DUCKDB)
+    config = load_config(path)
+    assert config.defaulted == ()
+    assert config.describe(full=True) == f"engine duckdb, database {tmp_path / 'warehouse.duckdb'} ({path})"
+
+
+def test_a_named_section_is_not_completed_from_the_sample(tmp_path, capsys):
+    # half of [S3] from the file and half from the bundled sample would mix two inputs
+    err = etl_fails(tmp_path, capsys, {"S3": {"LOG_DATA": "input/log_data"}})
+    assert err == "error: dwh.cfg: [S3] SONG_DATA is missing - set it (see dwh.cfg.example)\n"
+
+
+def test_redshift_has_no_default_input(tmp_path, capsys):
+    # COPY reads S3: the bundled sample cannot be Redshift's input
+    sections = {name: keys for name, keys in REDSHIFT.items() if name != "S3"}
+    err = etl_fails(tmp_path, capsys, sections)
+    assert err == "error: dwh.cfg: [S3] LOG_DATA is missing - set it (see dwh.cfg.example)\n"
 
 
 @pytest.mark.parametrize("value", ["lots", "-1", "2.5"])

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import ipaddress
 import json
 import os
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -246,16 +248,19 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(sample, tmp_path_factory):
-    """`streamlit run dashboard.py` on 127.0.0.1 with the sample's config; its URL. Always stopped."""
+def streamlit_server(sample, tmp_path_factory):
+    """`streamlit run dashboard.py` as documented, from the project folder with its .streamlit/config.toml
+    (nothing about the address or statistics on the command line, no user's ~/.streamlit, no STREAMLIT_*
+    variables), with the sample's config: (its URL on 127.0.0.1, its log). Always stopped."""
     port = free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "DWH_CONFIG": str(sample[0]), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    folder = tmp_path_factory.mktemp("streamlit")
+    log = folder / "server.log"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("STREAMLIT_")}
+    env.update(DWH_CONFIG=str(sample[0]), HOME=str(folder))
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(DASHBOARD),
-             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+             "--server.port", str(port), "--server.fileWatcherType", "none"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
@@ -273,7 +278,7 @@ def server(sample, tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not answer on {url}: {log.read_text()[-2000:]}")
             time.sleep(0.25)
-        yield url
+        yield url, log
     finally:
         process.terminate()
         try:
@@ -281,6 +286,55 @@ def server(sample, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(streamlit_server) -> str:
+    return streamlit_server[0]
+
+
+def listening(port: int) -> list[str]:
+    """The local addresses of every TCP socket listening on port, from the kernel's tables (IPv4 and IPv6)."""
+    found = []
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                # the kernel writes each 32-bit word in host (little-endian) order
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, width, 4))
+                found.append(str(ipaddress.ip_address(words)))
+    return found
+
+
+def test_the_dashboard_listens_on_this_machine_only(streamlit_server):
+    url, log = streamlit_server
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    addresses = listening(port)
+    assert addresses, f"nothing listens on port {port}"
+    assert all(ipaddress.ip_address(address).is_loopback for address in addresses), addresses
+    # one URL, and no "Network URL" / "External URL": it did not ask an outside service for this machine's IP
+    text = log.read_text()
+    assert f"URL: http://127.0.0.1:{port}" in text
+    assert "Network URL" not in text and "External URL" not in text, text
+
+
+def test_the_listening_check_sees_a_socket_open_to_the_network():
+    """listening() itself: a socket bound to every interface is found, and is not loopback."""
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert listening(port) == ["0.0.0.0"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        assert listening(sock.getsockname()[1]) == ["127.0.0.1"]
 
 
 class DevTools:

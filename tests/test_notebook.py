@@ -157,6 +157,44 @@ def test_committed_notebook_is_saved_with_its_outputs(committed):
     assert committed.metadata.kernelspec.name == "python3"
 
 
+def test_committed_notebook_carries_no_execution_timestamps(committed):
+    """What `jupyter execute --inplace` writes into every cell (nbclient's record_timing): a diff per re-run.
+    notebooks/execute.py, the documented way to re-run it, writes none."""
+    stamped = [number for number, cell in enumerate(committed.cells) if "execution" in cell.get("metadata", {})]
+    assert not stamped, f"cells {stamped} carry execution timestamps: re-run it with python notebooks/execute.py"
+    # no other timestamp in a cell's metadata either (ISO 8601 date and time)
+    metadata = json.dumps([cell.get("metadata", {}) for cell in committed.cells])
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", metadata), metadata[:500]
+
+
+def test_the_documented_rerun_changes_no_cell_metadata(warehouse, jupyter_env, committed, tmp_path):
+    """python notebooks/execute.py, as docs/analytics.md says: outputs written, cell metadata as committed."""
+    output = tmp_path / "analytics.ipynb"
+    env = {**os.environ, **jupyter_env, "DWH_CONFIG": str(warehouse[0])}
+    result = subprocess.run([sys.executable, str(REPO / "notebooks" / "execute.py"), "--output", str(output)],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rerun = nbformat.read(output, as_version=4)
+    assert_ran_top_to_bottom(rerun)
+    assert [cell.get("metadata", {}) for cell in rerun.cells] == [cell.get("metadata", {}) for cell in committed.cells]
+    assert stdout(rerun).startswith("engine duckdb, database warehouse.duckdb (dwh.cfg)\n")
+    assert "python notebooks/execute.py" in (REPO / "docs" / "analytics.md").read_text()
+
+
+def test_the_rerun_without_a_warehouse_is_one_line_and_writes_nothing(tmp_path, jupyter_env):
+    config = write_config(tmp_path / "dwh.cfg", {"DWH": {"DUCKDB_PATH": "nothing-here.duckdb"}})
+    output = tmp_path / "out.ipynb"
+    result = subprocess.run([sys.executable, str(REPO / "notebooks" / "execute.py"), "--output", str(output)],
+                            env={**os.environ, **jupyter_env, "DWH_CONFIG": str(config)},
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: WarehouseUnavailable: DuckDB database nothing-here.duckdb does not exist yet "
+        "- run create_tables.py and etl.py - the notebook was not written"
+    )
+    assert not output.exists()
+
+
 def visible_text(notebook) -> str:
     """Everything a reader of the file sees: sources, text outputs, metadata (images left out)."""
     parts = [json.dumps(notebook.metadata)]

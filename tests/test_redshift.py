@@ -134,6 +134,9 @@ class FakeRedshift:
             return [(len(self.load_errors),)]
         if text.startswith("SELECT COUNT(*) FROM"):
             return [(self.copies.get(text.split()[-1], Copy()).loaded,)]
+        if text.startswith("SELECT table_name, source_file, line_number, column_name, reason"):  # etl.py --rejects
+            rows = sorted(self.load_errors, key=lambda row: (row[1], row[2]))
+            return [(table, file, line, column, reason) for table, file, line, column, reason, _ in rows]
         if text.startswith("SELECT table_name, source_file, line_number, reason"):
             rows = sorted(self.load_errors, key=lambda row: (row[1], row[2]))
             return [(table, file, line, reason) for table, file, line, _, reason, _ in rows[:3]]
@@ -345,7 +348,7 @@ def test_rejected_copy_names_file_line_column_and_reason(config):
         "2 bad input records (MAX_ERRORS is 0): "
         f"{EVENTS_FILE}:7: Invalid digit, Value 'a', Pos 0, Type: Long; "
         f"{EVENTS_FILE}:9: Invalid digit, Value 'x', Pos 0, Type: Integer"
-        " - fix the input, or allow them with --max-errors N (details in table load_errors); "
+        " - fix the input, or allow them with --max-errors N (details: python etl.py --rejects); "
         "the star schema was not changed"
     )
     assert fake.load_error_rows() == [kept("staging_events", row) for row in rejects]
@@ -384,6 +387,39 @@ def test_rows_rejected_under_maxerror_are_counted(config):
     staged_rules = [statement.strip() for statement in rules.staged_rejects(quote=RedshiftEngine.literal)]
     assert [statement for statement in executed[:commit] if statement in staged_rules] == staged_rules
     assert "ROLLBACK" not in executed
+
+
+def test_rejects_command_reads_what_copy_rejected(config):
+    """etl.py --rejects on Redshift: the rows read back from SYS_LOAD_ERROR_DETAIL, grouped by reason."""
+    from sparkify import report
+
+    event_rejects = [event_reject(7), event_reject(9, "userid", "Invalid digit, Value 'x', Pos 0, Type: Integer"),
+                     event_reject(12)]
+    fake = FakeRedshift(staging_events=Copy(loaded=8054, rejected=event_rejects), staging_songs=Copy(loaded=71))
+    load(config, fake, 5)
+
+    found = report.rejects(RedshiftEngine(config, fake))
+
+    assert report.format_rejects(found).splitlines() == [
+        f"Rejected by the last run: 3 records - {config.describe(full=True)}",
+        "       2  Invalid digit, Value 'a', Pos 0, Type: Long",
+        f"          {EVENTS_FILE}:7: Invalid digit, Value 'a', Pos 0, Type: Long",
+        f"          {EVENTS_FILE}:12: Invalid digit, Value 'a', Pos 0, Type: Long",
+        "       1  Invalid digit, Value 'x', Pos 0, Type: Integer",
+        f"          {EVENTS_FILE}:9: Invalid digit, Value 'x', Pos 0, Type: Integer",
+    ]
+    assert [(group["reason"], group["count"]) for group in report.rejects_dict(found)["reasons"]] == [
+        ("Invalid digit, Value 'a', Pos 0, Type: Long", 2), ("Invalid digit, Value 'x', Pos 0, Type: Integer", 1)
+    ]
+    assert any(s.startswith("SELECT table_name, source_file, line_number, column_name, reason") for s in fake.executed())
+
+
+def test_rejects_without_a_file_name_the_staging_table():
+    """Rows Redshift's own input rules moved from staging keep no file or line: the table stands in."""
+    from sparkify.report import Rejects, format_rejects
+
+    found = Rejects("engine redshift, ...", [("staging_events", None, None, "ts", "missing ts")])
+    assert format_rejects(found).splitlines()[1:] == ["       1  missing ts", "          staging_events: missing ts"]
 
 
 def test_clean_copy_after_one_with_rejects_adds_no_rejects(config):

@@ -27,6 +27,7 @@ from aws_helpers import (
     sample_folder,
     write_cfg,
 )
+from helpers import redshift_example
 from moto.redshift.exceptions import RedshiftClientError
 from moto.redshift.models import Cluster as MotoCluster
 from moto.redshift.models import RedshiftBackend
@@ -183,7 +184,7 @@ def test_port_is_open_to_allowed_cidr_only_in_the_projects_own_group(aws, tmp_pa
 
 def test_setup_on_a_copy_of_the_example_config_changes_only_host_and_arn(aws, tmp_path, capsys):
     config = tmp_path / "dwh.cfg"
-    shutil.copy(PROJECT_DIR / "dwh.cfg.example", config)
+    redshift_example(config)  # switched to ENGINE = redshift and s3:// inputs, as docs/redshift.md says
     before = config.read_text()
     result = setup(capsys, config, "--yes")
     assert result.code == 0, result.err
