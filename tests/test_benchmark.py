@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 import benchmark
+import benchmark_ab
 
 
 def test_the_scaling_table_has_a_row_per_size_and_profiles_per_statement(tmp_path, capsys):
@@ -63,3 +64,19 @@ def test_a_floor_python_without_readers_is_named(tmp_path):
     python = str(bare / "bin" / "python")
     with pytest.raises(SystemExit, match=f"error: no reader for the floor in {re.escape(python)}: install duckdb or orjson there"):
         benchmark.measure_floor([python], data, 1)
+
+
+def test_ab_alternates_two_versions_on_the_same_data(tmp_path, capsys):
+    data = benchmark.ensure_data(tmp_path / "data", 300, 20, 42)
+    here = str(benchmark.PROJECT_DIR)
+    assert benchmark_ab.main([here, f"{here}:{sys.executable}", "--data", str(data), "--runs", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()[-5:]  # after the generator's lines
+    assert [line.split()[:3] for line in lines[:4]] == [["run", "1", "A"], ["run", "1", "B"], ["run", "2", "A"], ["run", "2", "B"]]
+    assert re.fullmatch(r"medians of 2: A \d+\.\d\d s, B \d+\.\d\d s; B/A \d+\.\d\d", lines[4])
+
+
+def test_ab_names_a_folder_that_is_not_the_project(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        benchmark_ab.main([str(tmp_path), str(benchmark.PROJECT_DIR), "--data", str(tmp_path)])
+    assert stopped.value.code == 2
+    assert f"{tmp_path} has no etl.py: give a checkout of the project" in capsys.readouterr().err
