@@ -52,7 +52,9 @@ machines are noisy, so run it on a quiet one and report what it prints."""
 # the event files for ts, page and userId (DuckDB's NDJSON reader; orjson line
 # by line, where installed). Each part is timed --runs times in the same
 # process and the least is kept: the first run pays for cold caches and lazy
-# loading, which a full load pays once too, but not once per run.
+# loading, which a full load pays once too, but not once per run. records=true:
+# DuckDB's guess of `records` is slow with few declared columns (one column:
+# 17 s instead of 0.5 s on DuckDB 2.0.0, see docs/performance.md).
 FLOOR = """
 import glob, json, os, sys, time
 events, songs, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -84,7 +86,7 @@ else:
     con = duckdb.connect()
     con.execute('SET enable_progress_bar = false')  # no bar on stderr
     query = ("SELECT COUNT(*), COUNT(userId), COUNT(*) FILTER (WHERE page = 'NextSong'), MAX(ts) "
-             "FROM read_ndjson(?, columns={'ts': 'BIGINT', 'page': 'VARCHAR', 'userId': 'VARCHAR'})")
+             "FROM read_ndjson(?, columns={'ts': 'BIGINT', 'page': 'VARCHAR', 'userId': 'VARCHAR'}, records=true)")
     found['duckdb ' + duckdb.__version__] = least(lambda: con.execute(query, [files]).fetchall())
 try:
     import orjson

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -39,13 +40,13 @@ def full_load(folder: Path, python: str, data: Path, work: Path) -> tuple[float,
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen([python, "etl.py", "--config", str(config), "--json", "-q"], cwd=folder, stdout=out,
                                    stderr=subprocess.PIPE)
-        _, status, usage = benchmark.os.wait4(process.pid, 0)
+        _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         stderr = process.stderr.read().decode()
         process.stderr.close()
         out.seek(0)
         summary = json.loads(out.read() or b"null")
-    if status != 0:
+    if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"error: etl.py of {folder} failed:\n{stderr.strip()}")
     benchmark.check_rows(summary, data)
     return wall, usage.ru_maxrss / 1024
