@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from sparkify import sample_data
@@ -24,8 +25,11 @@ Generate N events (in daily log files) and M song files with the project's
 generator (kept under bench-data/ and reused), then run create_tables.py and
 etl.py on the embedded DuckDB engine as separate processes, and report wall
 time per step, records per second and peak memory (max RSS of the etl.py
-process). Also measures the floor the same way: a process in which DuckDB only
-scans the event files and Python reads each song file once.
+process). Also measures the floor: reading the input once inside one process,
+after imports (Python reads each song file once; DuckDB's NDJSON reader, and
+orjson where installed, scan ts, page and userId of the events), each part
+the least of --runs runs; the floor is the song files plus the fastest scan.
+--floor-python adds the readers of another Python (say, DuckDB 1.5.6).
 
 Then the daily run (unless --no-daily): a full load of every day but the last,
 then a plain etl.py once the last day's file arrives (it loads that file only),
@@ -43,15 +47,65 @@ take the timings from a run without it).
 Figures are medians over --runs runs. Timing is not asserted anywhere: shared
 machines are noisy, so run it on a quiet one and report what it prints."""
 
+# The floor: reading the input once, the simple way, inside one process and
+# after its imports: Python reads every song file once, then each reader scans
+# the event files for ts, page and userId (DuckDB's NDJSON reader; orjson line
+# by line, where installed). Each part is timed --runs times in the same
+# process and the least is kept: the first run pays for cold caches and lazy
+# loading, which a full load pays once too, but not once per run. records=true:
+# DuckDB's guess of `records` is slow with few declared columns (one column:
+# 17 s instead of 0.5 s on DuckDB 2.0.0, see docs/performance.md).
 FLOOR = """
-import duckdb, glob, os, sys
-events, songs = sys.argv[1], sys.argv[2]
-duckdb.connect().execute("SELECT COUNT(*) FROM read_ndjson(?, columns={'ts': 'BIGINT'})",
-                         [sorted(glob.glob(os.path.join(events, '**', '*.json'), recursive=True))]).fetchall()
-for folder, _, names in os.walk(songs):
-    for name in names:
-        with open(os.path.join(folder, name), 'rb') as fh:
-            fh.read()
+import glob, json, os, sys, time
+events, songs, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+files = sorted(glob.glob(os.path.join(events, '**', '*.json'), recursive=True))
+
+
+def least(scan):
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        scan()
+        seconds.append(time.perf_counter() - started)
+    return min(seconds)
+
+
+def read_songs():
+    for folder, _, names in os.walk(songs):
+        for name in names:
+            with open(os.path.join(folder, name), 'rb') as fh:
+                fh.read()
+
+
+found = {'songs': least(read_songs)}
+try:
+    import duckdb
+except ImportError:
+    pass
+else:
+    con = duckdb.connect()
+    con.execute('SET enable_progress_bar = false')  # no bar on stderr
+    query = ("SELECT COUNT(*), COUNT(userId), COUNT(*) FILTER (WHERE page = 'NextSong'), MAX(ts) "
+             "FROM read_ndjson(?, columns={'ts': 'BIGINT', 'page': 'VARCHAR', 'userId': 'VARCHAR'}, records=true)")
+    found['duckdb ' + duckdb.__version__] = least(lambda: con.execute(query, [files]).fetchall())
+try:
+    import orjson
+except ImportError:
+    pass
+else:
+    def scan_orjson():
+        loads, plays, users, latest = orjson.loads, 0, 0, 0
+        for path in files:
+            with open(path, 'rb') as fh:
+                for line in fh.read().splitlines():
+                    if not line.strip():
+                        continue
+                    record = loads(line)
+                    plays += record.get('page') == 'NextSong'
+                    users += record.get('userId') is not None
+                    latest = max(latest, record['ts'])
+    found['orjson ' + orjson.__version__] = least(scan_orjson)
+print(json.dumps(found))
 """
 
 
@@ -127,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         help="where generated data is kept and reused (default bench-data/, git-ignored)",
     )
     p.add_argument("--no-daily", action="store_true", help="skip the daily-run measurement")
+    p.add_argument("--floor-python", action="append", default=[], metavar="PYTHON",
+                   help="another Python whose readers (duckdb, orjson) the floor also measures, e.g. a virtual "
+                   "environment with another DuckDB version; repeatable")
     p.add_argument("--profile", type=Path, metavar="DIR", help="keep DuckDB's profile of each statement that writes rows in DIR")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     args = p.parse_args(argv)
@@ -138,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     for events, songs in sizes:
         data = ensure_data(args.data_dir / f"{events}-events-{songs}-songs-seed{args.seed}", events, songs, args.seed)
         profile = args.profile / str(events) if args.profile else None
-        results.append(measure_full(sys.executable, data, args.runs, profile))
+        results.append(measure_full(sys.executable, data, args.runs, profile, args.floor_python))
     if args.sizes:
         if args.json:
             print(json.dumps(results, indent=2))
@@ -161,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<16} {secs:>8.2f} {rate:>12}{notes.get(name, '')}")
     print(f"  {'whole run':<16} {result['wall_seconds']:>8.2f} {result['events_per_second']:>12,}  (wall, process start to exit)")
     print(f"  peak RSS: {result['peak_rss_mb']:,} MB")
-    print(f"  floor (DuckDB scans the events, Python reads each song file once): "
-          f"{result['floor_wall_seconds']:.2f} s, {result['floor_peak_rss_mb']:,} MB")
+    print(f"  floor: {result['floor_wall_seconds']:.2f} s ({result['floor_ratio']:.1f}x): Python reads each song file once "
+          f"({result['floor_songs_seconds']:.2f} s), {result['floor_reader']} scans the events")
+    print("  scans of ts, page, userId over the events (least of runs, in one process, after imports): "
+          + ", ".join(f"{reader} {secs:.2f} s" for reader, secs in result["floor_scans"].items()))
     daily = result["daily"]
     if daily:
         print(f"\nincremental (median of {args.runs} runs):")
@@ -183,7 +242,26 @@ def write_config(path: Path, data: Path, log_data: Path) -> Path:
     return path
 
 
-def measure_full(python: str, data: Path, runs: int, profile: Path | None = None) -> dict:
+def measure_floor(pythons: list[str], data: Path, runs: int) -> dict:
+    """The floor: the song files read once plus the fastest scan of the events, each the least of runs.
+
+    Every Python in pythons runs FLOOR with the readers it can import (the
+    first is this one; others, from --floor-python, may have another DuckDB).
+    """
+    songs, scans = [], {}
+    for python in pythons:
+        _, _, stdout = run_measured([python, "-c", FLOOR, str(data / "log_data"), str(data / "song_data"), str(runs)])
+        found = json.loads(stdout)
+        songs.append(found.pop("songs"))
+        scans.update({reader: seconds for reader, seconds in found.items() if reader not in scans})
+    if not scans:
+        raise SystemExit(f"error: no reader for the floor in {', '.join(pythons)}: install duckdb or orjson there")
+    fastest = min(scans, key=scans.get)
+    return {"seconds": min(songs) + scans[fastest], "songs_seconds": min(songs), "scans": scans, "fastest": fastest}
+
+
+def measure_full(python: str, data: Path, runs: int, profile: Path | None = None,
+                 floor_pythons: Sequence[str] = ()) -> dict:
     """create_tables.py + a full etl.py load of the data, then the floor; medians over runs."""
     env = {**os.environ, PROFILE_ENV: str(profile)} if profile else None
     with tempfile.TemporaryDirectory(prefix="sparkify-bench-") as work:
@@ -196,10 +274,10 @@ def measure_full(python: str, data: Path, runs: int, profile: Path | None = None
             check_rows(summary, data)
             measured.append((wall, rss, summary))
             print(f"{data.name}, run {number}: {wall:.2f} s wall, {rss:,.0f} MB peak RSS", flush=True)
-    floor = [run_measured([python, "-c", FLOOR, str(data / "log_data"), str(data / "song_data")]) for _ in range(runs)]
+    floor = measure_floor([python, *floor_pythons], data, runs)
     summary = measured[-1][2]
     wall = statistics.median(run[0] for run in measured)
-    floor_wall = statistics.median(f[0] for f in floor)
+    floor_wall = floor["seconds"]
     steps = {name: statistics.median(run[2]["step_seconds"][name] for run in measured) for name in summary["step_seconds"]}
     return {
         "events": summary["rows"]["staging_events"],
@@ -211,7 +289,9 @@ def measure_full(python: str, data: Path, runs: int, profile: Path | None = None
         "events_per_second": round(summary["rows"]["staging_events"] / wall),
         "step_seconds": {name: round(secs, 2) for name, secs in steps.items()},
         "floor_wall_seconds": round(floor_wall, 2),
-        "floor_peak_rss_mb": round(max(f[1] for f in floor)),
+        "floor_songs_seconds": round(floor["songs_seconds"], 2),
+        "floor_scans": {reader: round(secs, 2) for reader, secs in floor["scans"].items()},
+        "floor_reader": floor["fastest"],
         "floor_ratio": round(wall / floor_wall, 2),
         "cpus": os.cpu_count(),
     }
@@ -220,11 +300,15 @@ def measure_full(python: str, data: Path, runs: int, profile: Path | None = None
 def print_scaling(results: list[dict], runs: int) -> None:
     """The scaling table: linear cost means a flat ratio to the floor."""
     steps = list(results[0]["step_seconds"])
-    print(f"\nfull load by size (median of {runs} runs, {os.cpu_count()} CPUs; steps in seconds)")
-    header = ["events", "song files", "wall s", "floor s", "ratio", "events/s", "peak RSS MB", *steps]
+    scans = list(dict.fromkeys(reader for r in results for reader in r["floor_scans"]))
+    print(f"\nfull load by size (median of {runs} runs, {os.cpu_count()} CPUs; floor: the song files read once "
+          f"plus the fastest scan of the events, each the least of {runs} in one process; seconds)")
+    header = ["events", "song files", "wall s", "floor s", "ratio", "events/s", "peak RSS MB", "songs read",
+              *(f"scan {reader}" for reader in scans), *steps]
     rows = [
         [f"{r['events']:,}", f"{r['song_files']:,}", f"{r['wall_seconds']:.2f}", f"{r['floor_wall_seconds']:.2f}",
          f"{r['floor_ratio']:.1f}x", f"{r['events_per_second']:,}", f"{r['peak_rss_mb']:,}",
+         f"{r['floor_songs_seconds']:.2f}", *(f"{r['floor_scans'].get(reader, 0):.2f}" for reader in scans),
          *(f"{r['step_seconds'][step]:.2f}" for step in steps)]
         for r in results
     ]
