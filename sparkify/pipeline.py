@@ -101,6 +101,7 @@ def run_etl(
         steps = transforms.build_star_schema(engine, staged.record, full_refresh=full_refresh)
         seconds["star schema"] = time.perf_counter() - started
         log.info("[3/4] star schema upserted and checked in %.1f s", seconds["star schema"])
+        engine.loaded(batch)  # only now: a refused or failed run keeps its packed parts to inspect
 
         log.info("[4/4] counting ...")
         summary = report.collect(engine, staged, batch)

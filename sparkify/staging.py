@@ -45,6 +45,7 @@ class StagingResult:
     empty_files: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per staging table
     record: list[tuple] = field(default_factory=list)  # the batch's loaded_files rows
+    packed: dict | None = None  # Redshift: small files packed before COPY (files, parts, bytes, seconds)
 
     def check(self, max_errors: int) -> None:
         """Raise InputError when more records were rejected than allowed."""
@@ -63,6 +64,7 @@ class StagingResult:
 
 def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch: Batch) -> StagingResult:
     """Replace the staging tables and load_errors with the batch: from ``files`` (local engines) or by COPY (Redshift)."""
+    packed = None
     if files is not None:
         with engine.local_staging(workdir) as local:
             report = LocalJsonReader(local, workdir).load(files)
@@ -70,7 +72,7 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
             log.warning("warning: %s", warning)
         staged, rejects = incremental.per_file_counts(engine, files.display)
     else:
-        engine.copy_staging(batch, max_errors)
+        packed = engine.copy_staging(batch, max_errors)
         report = ReadReport()
         staged, rejects = None, incremental.per_file_counts(engine, {})[1]  # COPY does not count per file
     return StagingResult(
@@ -81,6 +83,7 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
         empty_files=report.empty_files,
         seconds=report.seconds,
         record=incremental.record_rows(batch, staged, rejects),
+        packed=packed,
     )
 
 
