@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sparkify.aws import cluster as clusters
-from sparkify.aws import iam as roles, network, s3 as buckets, serverless, settings
+from sparkify.aws import iam as roles, network, packing, s3 as buckets, serverless, settings
 from sparkify.aws.cluster import DEFAULT_WAIT_MINUTES
 from sparkify.aws.faults import Clients
 from sparkify.aws.plan import Already, Ledger, Plan, confirm_or_decline
 from sparkify.aws.settings import Names
 from sparkify.config import read_file
 from sparkify.secret_files import load_env
-from sparkify.errors import ConfigError
+from sparkify.errors import ConfigError, SparkifyError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str
     with ledger.reporting("still exists", "re-run clean_redshift.py to finish"):
         aws = Clients(names.region)
         plan = plan_teardown(names, aws, bucket_names, s3_region, options, ledger, is_serverless)
+        _mention_packed_parts(settings.read_manifest_location(parser, config_path), aws.get("s3", s3_region))
         if not plan.changes:
             print(f"nothing to delete: {', '.join(plan.gone)} already gone")
             return 0
@@ -265,6 +266,21 @@ def _plan_bucket(plan: Plan, s3, bucket: str, ledger: Ledger) -> None:
         delete,
         doing=f"emptying and deleting bucket {bucket} ...",
     )
+
+
+def _mention_packed_parts(manifests, s3) -> None:
+    """Packed parts a failed or refused etl.py run left under MANIFEST_PREFIX: said, not deleted here."""
+    if manifests is None:
+        return
+    try:
+        count = len(packing.leftover_parts(s3, manifests.uri))
+    except SparkifyError:
+        return  # only a note: not being allowed to list the prefix must not stop a teardown
+    if count:
+        print(
+            f"note: {count:,} packed part{'s' if count != 1 else ''} of a failed or refused etl.py run "
+            f"remain{'' if count != 1 else 's'} under {manifests.uri} (the next successful etl.py run deletes them)"
+        )
 
 
 def _what_is_kept(already_deleting: bool, final_snapshot: str | None) -> str:
