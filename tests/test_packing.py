@@ -341,3 +341,18 @@ def test_the_progress_line_shows_files_megabytes_rate_and_time_left():
     shown.close()
     line = stream.getvalue().split("\r\033[K")[1]
     assert line.startswith("  packing 1/4,000 files, 0.3 MB, ") and " files/s, " in line and line.endswith(" s left")
+
+
+@pytest.mark.parametrize("value, size", [("1MB", 1024 * 1024), ("512", 512), ("64 mb", 64 * 1024 * 1024), ("0", 0)])
+def test_pack_sizes_are_read_as_bytes_or_with_a_unit(tmp_path, value, size):
+    path = write_config(tmp_path / "dwh.cfg", {"S3": {"LOG_DATA": "data", "SONG_DATA": "data", "PACK_THRESHOLD": value}})
+    assert load_config(path).inputs.pack_threshold == size
+
+
+def test_a_pack_size_that_is_not_a_size_is_one_line(tmp_path, capsys):
+    from sparkify.errors import ConfigError
+
+    path = write_config(tmp_path / "dwh.cfg", {"S3": {"LOG_DATA": "data", "SONG_DATA": "data", "PACK_PART_SIZE": "0"}})
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == "dwh.cfg: [S3] PACK_PART_SIZE = 0 is not a size like 1MB or 64MB (more than 0)"
