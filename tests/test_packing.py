@@ -356,3 +356,26 @@ def test_a_pack_size_that_is_not_a_size_is_one_line(tmp_path, capsys):
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == "dwh.cfg: [S3] PACK_PART_SIZE = 0 is not a size like 1MB or 64MB (more than 0)"
+
+
+def test_the_pipeline_removes_packed_parts_only_after_a_successful_run(tmp_path, monkeypatch):
+    from conftest import build, play, run
+
+    import etl
+    from sparkify.engines.duckdb import DuckDBEngine
+
+    removed: list[str] = []
+    monkeypatch.setattr(DuckDBEngine, "loaded", lambda self, batch: removed.append(batch.run_id))
+    events, songs = tmp_path / "log_data", tmp_path / "song_data"
+    events.mkdir(), songs.mkdir()
+    (events / "2018-11-01-events.json").write_text(json.dumps(play("Song A", "Artist A", 200.0, ts=1541030400000)) + "\n")
+    (songs / "TRA.json").write_text(json.dumps(song("SOA", "Song A", "ARA", "Artist A", 200.0)))
+    config = write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"DUCKDB_PATH": "w.duckdb"}, "S3": {"LOG_DATA": "log_data", "SONG_DATA": "song_data"},
+    })
+    assert build(config) == 0
+    assert len(removed) == 1
+
+    (events / "2018-11-02-events.json").write_text(json.dumps(play("Song A", "Artist A", 200.0, ts="soon")) + "\n")
+    assert run(etl, "--config", config, "-q") == 1  # refused: MAX_ERRORS is 0
+    assert len(removed) == 1  # its parts are kept to inspect
