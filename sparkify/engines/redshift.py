@@ -195,7 +195,9 @@ class RedshiftEngine(PostgresEngine):
     def slices(self) -> int | None:
         """The cluster's slices (parts are at least as many), or None where the view cannot be read.
 
-        STV_SLICES: https://docs.aws.amazon.com/redshift/latest/dg/r_STV_SLICES.html (not on Serverless).
+        STV_SLICES "is visible to all users. Superusers can see all rows; regular users can
+        see only their own data" (https://docs.aws.amazon.com/redshift/latest/dg/r_STV_SLICES.html):
+        no rows, or no view (Serverless, the double), and parts are by size alone.
         """
         try:
             rows = self.query("SELECT COUNT(*) FROM stv_slices")
