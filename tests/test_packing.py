@@ -379,3 +379,19 @@ def test_the_pipeline_removes_packed_parts_only_after_a_successful_run(tmp_path,
     (events / "2018-11-02-events.json").write_text(json.dumps(play("Song A", "Artist A", 200.0, ts="soon")) + "\n")
     assert run(etl, "--config", config, "-q") == 1  # refused: MAX_ERRORS is 0
     assert len(removed) == 1  # its parts are kept to inspect
+
+
+def test_lines_of_a_part_map_back_across_empty_and_multi_line_files():
+    from array import array
+
+    from sparkify.incremental import SourceFile
+
+    files = [SourceFile("LOG_DATA", name, 1, "e", f"s3://b/{name}") for name in ("a", "empty", "b")]
+    writer = packing._PartWriter("s3://b/p.json.gz")
+    for file, data in zip(files, (b'{"x": 1}\n{"x": 2}', b"", b'{"x": 3}\n\n{"x": 4}\n')):
+        writer.add(file, data)
+    part = packing.Part("s3://b/p.json.gz", 0, writer.files, writer.starts)
+    writer.gzip.close()
+
+    assert writer.starts == array("q", [1, 3, 3])
+    assert [part.original(line) for line in (1, 2, 3, 5)] == [("s3://b/a", 1), ("s3://b/a", 2), ("s3://b/b", 1), ("s3://b/b", 3)]

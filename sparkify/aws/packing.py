@@ -316,7 +316,7 @@ class _PartWriter:
         self.lines = 0
 
     def add(self, file: SourceFile, data: bytes) -> None:
-        if not data.endswith(b"\n"):
+        if data and not data.endswith(b"\n"):  # an empty file adds no line (and no record, as on its own)
             data += b"\n"
         self.files.append(file)
         self.starts.append(self.lines + 1)
