@@ -60,17 +60,40 @@ def fill(endpoint: str, files: int) -> None:
         backend.put_object(BUCKET, f"song_data/{number % 26:02d}/TR{number:08d}.json", json.dumps(record).encode())
 
 
+class LatencyOnly:
+    """An S3 client that only waits: each GetObject takes the delay and returns a ~300-byte record,
+    each upload is read and dropped. What is left is packing's own cost and the pool's scaling."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self.body = json.dumps({"num_songs": 1, "artist_id": "AR00000001", "artist_latitude": None,
+                                "artist_longitude": None, "artist_location": "", "artist_name": "Artist 1",
+                                "song_id": "SO00000001", "title": "Song number 1", "duration": 200.5, "year": 0}).encode()
+
+    def get_object(self, **_):
+        time.sleep(self.delay)
+        return {"Body": __import__("io").BytesIO(self.body)}
+
+    def upload_fileobj(self, fileobj, *_, **__):
+        fileobj.read()
+
+
 def child(args: argparse.Namespace) -> None:
     """One measured packing, in its own process: prints {files_per_s, peak_mb, parts, seconds}."""
     from sparkify.aws import packing
     from sparkify.aws.s3 import list_prefix
     from sparkify.incremental import SourceFile
 
-    objects = list_prefix(f"s3://{BUCKET}/song_data")[: args.limit or None]
-    files = [SourceFile("SONG_DATA", obj.name, obj.size, obj.etag, obj.uri) for obj in objects]
+    if args.latency_only:
+        files = [SourceFile("SONG_DATA", f"{n:08d}.json", 260, "etag", f"s3://{BUCKET}/song_data/{n:08d}.json")
+                 for n in range(args.limit or args.latency_only)]
+        s3 = LatencyOnly(args.delay_ms / 1000)
+    else:
+        objects = list_prefix(f"s3://{BUCKET}/song_data")[: args.limit or None]
+        files = [SourceFile("SONG_DATA", obj.name, obj.size, obj.etag, obj.uri) for obj in objects]
+        s3 = packing.client(REGION, args.child)
+        s3.meta.events.register("before-send.s3", lambda **_: time.sleep(args.delay_ms / 1000))
     plan = packing.group(files, packing.Settings(workers=args.child), args.slices)
-    s3 = packing.client(REGION, args.child)
-    s3.meta.events.register("before-send.s3", lambda **_: time.sleep(args.delay_ms / 1000))
     started = time.perf_counter()
     packed = packing.pack({"staging_songs": plan}, f"s3://{BUCKET}/manifests", f"bench-{args.child}-{os.getpid()}",
                           region=REGION, workers=args.child, s3=s3)
@@ -92,6 +115,21 @@ def objects_copy_reads(slices: int) -> list[tuple[str, int, int]]:
     return rows
 
 
+def measure(args: argparse.Namespace, workers: int, limit: int, env: dict) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(workers), "--limit", str(limit), "--delay-ms", str(args.delay_ms),
+         "--slices", str(args.slices), "--latency-only", str(args.latency_only)],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def report(workers: int, results: list[dict]) -> None:
+    rate = statistics.median(r["files_per_s"] for r in results)
+    peak = statistics.median(r["peak_mb"] for r in results)
+    print(f"{workers:>7}  {results[0]['files']:>8,}  {rate:>8,.0f}  {peak:>8,.0f}  {results[0]['parts']:>5}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--files", type=int, default=100_000, help="one-record files in the bucket (default: %(default)s)")
@@ -101,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--delay-ms", type=float, default=20.0, help="delay added to every S3 request (default: %(default)s)")
     p.add_argument("--runs", type=int, default=1, help="runs per pool size, median reported (default: %(default)s)")
     p.add_argument("--slices", type=int, default=4, help="the cluster's slices (default: %(default)s, 2 x dc2.large)")
+    p.add_argument("--latency-only", type=int, default=0, metavar="N",
+                   help="instead of moto's server, a client that only waits --delay-ms a request, with N files "
+                   "(packing's own cost and the pool's scaling, where moto's server is the bottleneck)")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     p.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -109,6 +150,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     import logging
+
+    if args.latency_only:
+        print(f"{args.latency_only:,} files from a client that only waits {args.delay_ms:g} ms a request")
+        print(f"{'workers':>7}  {'files':>8}  {'files/s':>8}  {'peak MB':>8}  {'parts':>5}")
+        for workers in (int(w) for w in args.workers.split(",")):
+            limit = args.files_at_one if workers == 1 else 0
+            results = [measure(args, workers, limit, os.environ) for _ in range(args.runs)]
+            report(workers, results)
+        print_catalogues(args.slices)
+        return 0
 
     from moto.server import ThreadedMotoServer
 
@@ -129,23 +180,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'workers':>7}  {'files':>8}  {'files/s':>8}  {'peak MB':>8}  {'parts':>5}")
         for workers in (int(w) for w in args.workers.split(",")):
             limit = args.files_at_one if workers == 1 else 0
-            results = []
-            for _ in range(args.runs):
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", str(workers), "--limit", str(limit),
-                     "--delay-ms", str(args.delay_ms), "--slices", str(args.slices)],
-                    env=env, capture_output=True, text=True, check=True,
-                ).stdout
-                results.append(json.loads(out.strip().splitlines()[-1]))
-            rate = statistics.median(r["files_per_s"] for r in results)
-            peak = statistics.median(r["peak_mb"] for r in results)
-            print(f"{workers:>7}  {results[0]['files']:>8,}  {rate:>8,.0f}  {peak:>8,.0f}  {results[0]['parts']:>5}", flush=True)
+            report(workers, [measure(args, workers, limit, env) for _ in range(args.runs)])
     finally:
         server.stop()
-    print(f"\nobjects COPY reads for the public catalogue ({args.slices} slices, ~{TYPICAL_SONG_BYTES} bytes a file):")
-    for name, before, after in objects_copy_reads(args.slices):
-        print(f"  {name:<10} {before:>8,} before, {after:>3,} after")
+    print_catalogues(args.slices)
     return 0
+
+
+def print_catalogues(slices: int) -> None:
+    print(f"\nobjects COPY reads for the public catalogue ({slices} slices, ~{TYPICAL_SONG_BYTES} bytes a file):")
+    for name, before, after in objects_copy_reads(slices):
+        print(f"  {name:<10} {before:>8,} before, {after:>3,} after")
 
 
 if __name__ == "__main__":
