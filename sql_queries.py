@@ -5,266 +5,72 @@ Where the dialects differ the statement has a placeholder that the engine fills
 ``default__`` / ``postgres__`` macros):
 
 - ``{attributes}``: what follows a CREATE TABLE's column list. Redshift gives
-  DISTSTYLE / DISTKEY / SORTKEY (reasoning beside each table below and in the
-  docs/redshift.md); DuckDB and PostgreSQL give nothing.
+  DISTSTYLE / DISTKEY / SORTKEY (the reasons are declared with each table in
+  ``sparkify/schema.py`` and shown in docs/schema.md); DuckDB and PostgreSQL
+  give nothing.
 - ``{start_time}``: turns the event's ``ts`` (epoch milliseconds, UTC) into a
   TIMESTAMP keeping the milliseconds.
 
 Nothing here reads configuration or touches a database: this module only holds
-text. The input rules are declared in ``sparkify/rules.py``; the staging loads
+text. The tables are declared as data in ``sparkify/schema.py`` and their CREATE
+TABLE statements rendered from it below. The input rules are declared in ``sparkify/rules.py``; the staging loads
 (COPY from S3, COPY FROM STDIN, DuckDB's JSON reader) live with their engines
 and ``sparkify/reader.py``.
 """
 
-import re
+from sparkify import schema
 
 # --------------------------------------------------------------------------
-# Tables, in creation order. Column order of staging_events is the order of the
-# paths in the jsonpaths file (Redshift COPY maps them by position).
+# Tables, in creation order, rendered from their declaration in
+# sparkify/schema.py (columns, types, widths, JSON keys, Redshift's keys with
+# the reason): the table definitions are written there and nowhere else.
 # --------------------------------------------------------------------------
 
-STAGING_EVENTS_COLUMNS = (
-    "artist",
-    "auth",
-    "first_name",
-    "gender",
-    "item_in_session",
-    "last_name",
-    "length",
-    "level",
-    "location",
-    "method",
-    "page",
-    "registration",
-    "session_id",
-    "song",
-    "status",
-    "ts",
-    "user_agent",
-    "user_id",
-)
+# A column's comment starts at this column at least, past a type field as wide as
+# "DOUBLE PRECISION," and two spaces past the widest commented line.
+_COMMENT_COLUMN = 38
+_TYPE_FIELD = len(f"{schema.DOUBLE},")
 
-# The key each staging_events column comes from, as in the jsonpaths file.
-EVENT_JSON_KEYS = (
-    "artist",
-    "auth",
-    "firstName",
-    "gender",
-    "itemInSession",
-    "lastName",
-    "length",
-    "level",
-    "location",
-    "method",
-    "page",
-    "registration",
-    "sessionId",
-    "song",
-    "status",
-    "ts",
-    "userAgent",
-    "userId",
-)
 
-# Song files are loaded with 'auto ignorecase': columns are named as the keys.
-STAGING_SONGS_COLUMNS = (
-    "num_songs",
-    "artist_id",
-    "artist_latitude",
-    "artist_longitude",
-    "artist_location",
-    "artist_name",
-    "song_id",
-    "title",
-    "duration",
-    "year",
-)
+def create_table(table: schema.Table) -> str:
+    """A table's CREATE TABLE, one column per line; ``{attributes}`` is left for the engine."""
+    width = max(len(column.name) for column in table.columns) + 2
+    lines = []
+    for number, column in enumerate(table.columns, 1):
+        line = f"    {column.name.ljust(width)}{column.sql_type}"
+        if not column.nullable:
+            line += " NOT NULL"
+        lines.append(line + ("," if number < len(table.columns) else ""))
+    commented = [len(line) for line, column in zip(lines, table.columns) if column.comment]
+    comment_at = max([_COMMENT_COLUMN, 4 + width + _TYPE_FIELD, *(length + 2 for length in commented)])
+    lines = [
+        f"{line.ljust(comment_at)}-- {column.comment}" if column.comment else line
+        for line, column in zip(lines, table.columns)
+    ]
+    body = "\n".join(lines)
+    return f"\nCREATE TABLE {table.name} (\n{body}\n){{attributes}}"
 
-# No PRIMARY KEY constraints: Redshift does not enforce them, and keeping an
-# index up to date would cost DuckDB more than the whole load. Uniqueness of
-# every key is checked inside the load's transaction instead (CHECKS below).
-# A song record's columns (staging_songs, song_catalog), and a user's latest
-# event with what orders it (staging_users, user_latest).
-_SONG_COLUMNS = """    num_songs         INTEGER,
-    artist_id         VARCHAR(32),
-    artist_latitude   DOUBLE PRECISION,
-    artist_longitude  DOUBLE PRECISION,
-    artist_location   VARCHAR(1024),
-    artist_name       VARCHAR(1024),
-    song_id           VARCHAR(32),
-    title             VARCHAR(1024),
-    duration          DOUBLE PRECISION,
-    year              INTEGER"""
-_USER_EVENT_COLUMNS = """    user_id          INTEGER NOT NULL,
-    ts               BIGINT,
-    session_id       BIGINT,
-    item_in_session  INTEGER,
-    level            VARCHAR(16),
-    first_name       VARCHAR(256),
-    last_name        VARCHAR(256),
-    gender           VARCHAR(16)"""
 
-CREATE_TABLES = {
-    # Staging: loaded whole and scanned whole once per run -> EVEN spreads the
-    # COPY over every slice; no sort key (nothing is range-filtered).
-    "staging_events": """
-CREATE TABLE staging_events (
-    artist           VARCHAR(1024),
-    auth             VARCHAR(32),
-    first_name       VARCHAR(256),
-    gender           VARCHAR(16),
-    item_in_session  INTEGER,
-    last_name        VARCHAR(256),
-    length           DOUBLE PRECISION,
-    level            VARCHAR(16),
-    location         VARCHAR(1024),
-    method           VARCHAR(16),
-    page             VARCHAR(64),
-    registration     DOUBLE PRECISION,
-    session_id       BIGINT,
-    song             VARCHAR(1024),
-    status           INTEGER,
-    ts               BIGINT,          -- epoch milliseconds, UTC
-    user_agent       VARCHAR(1024),
-    user_id          VARCHAR(32),     -- as in the logs: text, NULL when logged out
-    source_file      VARCHAR(1024)    -- the file it came from (local engines; NULL after COPY)
-){attributes}""",
-    "staging_songs": f"""
-CREATE TABLE staging_songs (
-{_SONG_COLUMNS},         -- year 0 in the source means unknown
-    source_file       VARCHAR(1024)    -- the file it came from (local engines)
-){{attributes}}""",
-    # Rejected input records of the latest run (replaced at every run).
-    "load_errors": """
-CREATE TABLE load_errors (
-    table_name   VARCHAR(32),
-    source_file  VARCHAR(1024),
-    line_number  BIGINT,
-    column_name  VARCHAR(128),
-    reason       VARCHAR(1024),
-    raw_line     VARCHAR(65535)
-){attributes}""",
-    # The fact table: the largest. Distributed on start_time: values are near
-    # unique, so rows spread evenly (song_id and user_id would skew: most plays
-    # match no song, a few users play most), and its join with time is local.
-    # Sorted on start_time: analysts filter by date range.
-    "songplays": """
-CREATE TABLE songplays (
-    songplay_id  BIGINT NOT NULL,
-    start_time   TIMESTAMP NOT NULL,
-    user_id      INTEGER,
-    level        VARCHAR(16),
-    song_id      VARCHAR(32),
-    artist_id    VARCHAR(32),
-    session_id   BIGINT,
-    location     VARCHAR(1024),
-    user_agent   VARCHAR(1024)
-){attributes}""",
-    # Small dimensions (thousands of users, at most a few million songs and
-    # artists in the whole Million Song Dataset): a copy on every node (ALL)
-    # makes every join with songplays local. Sorted on the key for lookups.
-    "users": """
-CREATE TABLE users (
-    user_id     INTEGER NOT NULL,
-    first_name  VARCHAR(256),
-    last_name   VARCHAR(256),
-    gender      VARCHAR(16),
-    level       VARCHAR(16)
-){attributes}""",
-    "songs": """
-CREATE TABLE songs (
-    song_id    VARCHAR(32) NOT NULL,
-    title      VARCHAR(1024),
-    artist_id  VARCHAR(32),
-    year       INTEGER,               -- NULL when unknown
-    duration   DOUBLE PRECISION
-){attributes}""",
-    "artists": """
-CREATE TABLE artists (
-    artist_id  VARCHAR(32) NOT NULL,
-    name       VARCHAR(1024),
-    location   VARCHAR(1024),
-    latitude   DOUBLE PRECISION,
-    longitude  DOUBLE PRECISION
-){attributes}""",
-    # As many rows as distinct songplays start times, so as large as the fact:
-    # distributed and sorted like songplays, so their join stays on each slice.
-    "time": """
-CREATE TABLE time (
-    start_time  TIMESTAMP NOT NULL,
-    hour        INTEGER,
-    day         INTEGER,
-    week        INTEGER,              -- ISO week
-    month       INTEGER,
-    year        INTEGER,
-    weekday     INTEGER               -- 0 = Sunday .. 6 = Saturday
-){attributes}""",
-    # Each batch user's latest event, among the batch and what was chosen before
-    # (a work table of the users upsert, replaced at every run).
-    "staging_users": f"""
-CREATE TABLE staging_users (
-{_USER_EVENT_COLUMNS}
-){{attributes}}""",
-    # What incremental runs keep so that the star schema stays equal to one
-    # full load of everything loaded (see STAR_UPSERTS). Every valid song
-    # record loaded: songs, artists and the songplay match are chosen from it.
-    "song_catalog": f"""
-CREATE TABLE song_catalog (
-{_SONG_COLUMNS}
-){{attributes}}""",
-    # Each user's latest event so far, with what orders it (users shows its choice).
-    "user_latest": f"""
-CREATE TABLE user_latest (
-{_USER_EVENT_COLUMNS}
-){{attributes}}""",
-    # What each songplay was a play of, to match it again when songs arrive.
-    "songplay_tracks": """
-CREATE TABLE songplay_tracks (
-    songplay_id  BIGINT NOT NULL,
-    song         VARCHAR(1024),
-    artist       VARCHAR(1024),
-    length       DOUBLE PRECISION
-){attributes}""",
-    # The record of loaded files: one row per input file loaded, written in the
-    # same transaction as the star schema (a failed run leaves no trace).
-    "loaded_files": """
-CREATE TABLE loaded_files (
-    source        VARCHAR(16) NOT NULL,    -- LOG_DATA or SONG_DATA
-    file_name     VARCHAR(1024) NOT NULL,  -- relative to the input's folder or s3:// prefix
-    size_bytes    BIGINT,
-    version       VARCHAR(128),            -- local: modification time (ns); S3: the ETag
-    row_count     BIGINT,                  -- records staged (NULL when COPY does not say)
-    reject_count  BIGINT,                  -- records rejected into load_errors
-    run_id        VARCHAR(36),
-    loaded_at     TIMESTAMP
-){attributes}""",
-}
+CREATE_TABLES = {table.name: create_table(table) for table in schema.TABLES}
 
-# Redshift's DISTSTYLE / DISTKEY / SORTKEY, per table (reasons above).
-REDSHIFT_ATTRIBUTES = {
-    "staging_events": "DISTSTYLE EVEN",
-    "staging_songs": "DISTSTYLE EVEN",
-    "load_errors": "DISTSTYLE ALL",
-    "songplays": "DISTKEY (start_time) SORTKEY (start_time)",
-    "users": "DISTSTYLE ALL SORTKEY (user_id)",
-    "songs": "DISTSTYLE ALL SORTKEY (song_id)",
-    "artists": "DISTSTYLE ALL SORTKEY (artist_id)",
-    "time": "DISTKEY (start_time) SORTKEY (start_time)",
-    "staging_users": "DISTSTYLE ALL",
-    # joined with plays on title and artist name, like songs: a copy per node
-    "song_catalog": "DISTSTYLE ALL SORTKEY (title)",
-    "user_latest": "DISTSTYLE ALL SORTKEY (user_id)",
-    # joined with songplays on songplay_id, only for the few plays a batch re-matches
-    "songplay_tracks": "DISTKEY (songplay_id) SORTKEY (songplay_id)",
-    "loaded_files": "DISTSTYLE ALL SORTKEY (source, file_name)",
-}
+# Redshift's DISTSTYLE / DISTKEY / SORTKEY, per table (the reasons: sparkify/schema.py, docs/schema.md).
+REDSHIFT_ATTRIBUTES = {table.name: table.redshift_attributes for table in schema.TABLES}
+
 
 def text_widths(table: str) -> dict[str, int]:
-    """The declared VARCHAR(n) width of each text column of a table, from its DDL."""
-    return {name: int(width) for name, width in re.findall(r"^\s+(\w+)\s+VARCHAR\((\d+)\)", CREATE_TABLES[table], re.M)}
+    """The declared VARCHAR(n) width of each text column of a table."""
+    return schema.table(table).text_widths()
 
 
-STAGING_TABLES = ("staging_events", "staging_songs")
+# The columns of a staging table read from the input, in the order of the paths
+# in the jsonpaths file (Redshift COPY maps them by position); not source_file.
+STAGING_EVENTS_COLUMNS = tuple(column.name for column in schema.table("staging_events").input_columns)
+# The key each staging_events column comes from, as in the standard jsonpaths file.
+EVENT_JSON_KEYS = tuple(column.key for column in schema.table("staging_events").input_columns)
+# Song files are loaded with 'auto ignorecase': columns are named as the keys.
+STAGING_SONGS_COLUMNS = tuple(column.name for column in schema.table("staging_songs").input_columns)
+
+STAGING_TABLES = tuple(schema.STAGING_INPUTS.values())  # staging_events, staging_songs
 # Kept between runs so that an incremental run gives what one full load would.
 STATE_TABLES = ("song_catalog", "user_latest", "songplay_tracks")
 RECORD_TABLE = "loaded_files"
@@ -400,13 +206,21 @@ FROM source
 WHERE preference = 1
 """
 
+# A staged userId as the text of a user's number: NULL when logged out. The
+# logs write "" for a logged-out event; COPY's BLANKSASNULL and EMPTYASNULL
+# are documented for delimited fields, not for JSON
+# (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html),
+# so a blank id is turned into NULL here, in documented SQL
+# (https://docs.aws.amazon.com/redshift/latest/dg/r_NULLIF_function.html), whatever staging kept.
+USER_ID = "NULLIF(TRIM(user_id), '')"
+
 STAGING_USERS_DELETE = "DELETE FROM staging_users"
 
 STAGING_USERS_INSERT = """
 INSERT INTO staging_users (user_id, ts, session_id, item_in_session, level, first_name, last_name, gender)
 WITH batch AS (
     SELECT
-        CAST(user_id AS INTEGER) AS user_id,
+        CAST({user_id} AS INTEGER) AS user_id,
         ts,
         session_id,
         item_in_session,
@@ -415,7 +229,7 @@ WITH batch AS (
         last_name,
         gender
     FROM staging_events
-    WHERE user_id IS NOT NULL
+    WHERE {user_id} IS NOT NULL
 ),
 candidates AS (
     SELECT * FROM batch
@@ -460,7 +274,7 @@ ranked AS (
 SELECT user_id, ts, session_id, item_in_session, level, first_name, last_name, gender
 FROM ranked
 WHERE recency = 1
-"""
+""".replace("{user_id}", USER_ID)
 
 USER_LATEST_DELETE = delete_touched("user_latest", "user_id", "staging_users")
 
@@ -511,7 +325,7 @@ _NEW_PLAYS = """
             ts,
             {start_time} AS start_time,
             DATE_TRUNC('hour', {start_time}) AS hour,
-            user_id,
+            {user_id} AS user_id,
             level,
             song,
             artist,
@@ -540,7 +354,7 @@ _NEW_PLAYS = """
         ) AS counts
     ) AS hours
         ON hours.hour = events.hour
-"""
+""".replace("{user_id}", USER_ID)
 
 SONGPLAY_TRACKS_INSERT = f"""
 INSERT INTO songplay_tracks (songplay_id, song, artist, length)
@@ -606,6 +420,8 @@ LEFT JOIN best_match
 # Plays loaded before a song of the batch arrived may now match it (or match a
 # closer one): their tracks are matched again against the whole catalogue.
 # Adding songs never takes a match away, so only these plays can change.
+# (Not "old" for the earlier tracks: OLD is a Redshift reserved word, which
+# an unquoted alias must not be: https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html)
 SONGPLAYS_REMATCH = f"""
 UPDATE songplays
 SET
@@ -618,12 +434,12 @@ FROM (
         best_match.artist_id
     FROM songplay_tracks AS tracks
     JOIN ({_best_match('''
-        SELECT DISTINCT old.song, old.artist, old.length
-        FROM songplay_tracks AS old
+        SELECT DISTINCT earlier.song, earlier.artist, earlier.length
+        FROM songplay_tracks AS earlier
         JOIN staging_songs AS arrived
-            ON arrived.title = old.song
-            AND arrived.artist_name = old.artist
-        WHERE old.songplay_id <= {p}''')}
+            ON arrived.title = earlier.song
+            AND arrived.artist_name = earlier.artist
+        WHERE earlier.songplay_id <= {p}''')}
     ) AS best_match
         ON best_match.song = tracks.song
         AND best_match.artist = tracks.artist

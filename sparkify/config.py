@@ -149,6 +149,10 @@ class Inputs:
     pack_part_size: int = 64 * 1024 * 1024
     pack_workers: int = 32
 
+    def location(self, source: str) -> str:
+        """Where an input (LOG_DATA, SONG_DATA: sparkify.schema.INPUTS) is."""
+        return {"LOG_DATA": self.log_data, "SONG_DATA": self.song_data}[source]
+
 
 @dataclass(frozen=True)
 class Config:
@@ -226,6 +230,20 @@ class ConfigReader:
     def fail(self, section: str, key: str, value: str, why: str) -> ConfigError:
         """The error for a value that is there but wrong: "dwh.cfg: [S] K = v <why>"."""
         return ConfigError(f"{self.name}: [{section}] {key} = {value} {why}")
+
+    # The two settings both the pipeline and the AWS scripts (sparkify.aws.settings) decide
+    # on: read here only, so they cannot read them differently.
+
+    def connection(self) -> str:
+        """[DWH] CONNECTION: how statements reach a server engine, direct (the default) or data-api."""
+        method = self.get("DWH", "CONNECTION", "direct").lower()
+        if method not in CONNECTIONS:
+            raise self.fail("DWH", "CONNECTION", method, f"is not a connection - use one of {', '.join(CONNECTIONS)}")
+        return method
+
+    def serverless(self) -> bool:
+        """[CLUSTER] CLUSTER_TYPE = serverless: a Redshift Serverless workgroup, not a cluster."""
+        return (self.get("CLUSTER", "CLUSTER_TYPE") or "").lower() == "serverless"
 
     def whole_number(self, section: str, key: str, default: str | None = None, *, minimum: int | None = None) -> int:
         """Digits only; with minimum, also at least that (and the message says so)."""
@@ -395,10 +413,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
 
 def _data_api(r: ConfigReader, engine: str) -> DataApi | None:
     """[DWH] CONNECTION = data-api: the cluster or workgroup, database and identity; None for direct."""
-    method = r.get("DWH", "CONNECTION", "direct").lower()
-    if method not in CONNECTIONS:
-        raise r.fail("DWH", "CONNECTION", method, f"is not a connection - use one of {', '.join(CONNECTIONS)}")
-    if method == "direct":
+    if r.connection() == "direct":
         return None
     if engine not in DATA_API_ENGINES:
         raise ConfigError(
@@ -406,7 +421,7 @@ def _data_api(r: ConfigReader, engine: str) -> DataApi | None:
             "- the Redshift Data API reaches only Redshift; use CONNECTION = direct"
         )
     identifier, workgroup = r.get("CLUSTER", "IDENTIFIER"), r.get("CLUSTER", "WORKGROUP")
-    if identifier and workgroup and (r.get("CLUSTER", "CLUSTER_TYPE") or "").lower() == "serverless":
+    if identifier and workgroup and r.serverless():
         # setup_cluster.py's own result: IDENTIFIER names what it made, WORKGROUP (which it wrote) is the target
         identifier = None
     if not identifier and not workgroup:

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import sql_queries as sql
+from sparkify import schema
 from sparkify.errors import InputError
 
-SOURCES = ("LOG_DATA", "SONG_DATA")
-_TABLE_SOURCE = {"staging_events": "LOG_DATA", "staging_songs": "SONG_DATA"}
+SOURCES = schema.INPUTS  # LOG_DATA, SONG_DATA: each fills its staging table
 RECORD_COLUMNS = ("source", "file_name", "size_bytes", "version", "row_count", "reject_count", "run_id", "loaded_at")
 
 READ_RECORD = "SELECT file_name, size_bytes, version FROM loaded_files WHERE source = {p}"

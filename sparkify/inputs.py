@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import sql_queries as sql
+from sparkify import schema
 from sparkify.config import Inputs, is_s3
 from sparkify.errors import ConfigError, InputError
 from sparkify.incremental import Batch, Listing, plan
@@ -249,7 +250,7 @@ def event_keys(jsonpaths_file: str | None) -> tuple[str, ...]:
 
 def list_inputs(inputs: Inputs) -> dict[str, Listing]:
     """Every input file with its version, per input (LOG_DATA, SONG_DATA): what a run compares with its record."""
-    return {"LOG_DATA": _listed(inputs.log_data, "LOG_DATA"), "SONG_DATA": _listed(inputs.song_data, "SONG_DATA")}
+    return {source: _listed(inputs.location(source), source) for source in schema.INPUTS}
 
 
 def _listed(location: str, what: str) -> Listing:
@@ -303,4 +304,9 @@ def resolve(inputs: Inputs, workdir: Path, batch: Batch | None = None) -> LocalF
         from sparkify import aws
 
         jsonpath = str(aws.download_file(jsonpath, workdir / "s3" / "log_json_path.json"))
-    return LocalFiles(events=fetch("LOG_DATA"), songs=fetch("SONG_DATA"), keys=event_keys(jsonpath), display=display)
+    return LocalFiles(
+        events=fetch(schema.input_of("staging_events")),
+        songs=fetch(schema.input_of("staging_songs")),
+        keys=event_keys(jsonpath),
+        display=display,
+    )

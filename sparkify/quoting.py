@@ -2,8 +2,9 @@
 
 Values go in as query parameters wherever the driver allows; what cannot be a
 parameter (a COPY option, a DuckDB table function's struct of columns, a
-reason string in generated rule SQL, a JSON key used as a column name) goes
-through ``literal`` or ``identifier`` here, and nowhere else.
+reason string in generated rule SQL, a JSON key used as a column name, a row
+count in LIMIT) goes through ``literal``, ``identifier`` or ``integer`` here,
+and nowhere else.
 """
 
 from __future__ import annotations
@@ -44,3 +45,11 @@ def parameter_literal(value: str | None, *, backslash_escapes: bool = False) -> 
     """A parameter value written into the statement, for a transport that cannot carry it as a
     parameter (the Redshift Data API takes no NULL and no empty value): NULL for None, else ``literal``."""
     return "NULL" if value is None else literal(value, backslash_escapes=backslash_escapes)
+
+
+def integer(value: int, *, minimum: int = 0) -> str:
+    """A whole number written into SQL where no parameter may go: Redshift documents LIMIT with a number
+    (https://docs.aws.amazon.com/redshift/latest/dg/r_ORDER_BY_clause.html), not a bound value."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise QuotingError(f"{value!r} is not a whole number >= {minimum}")
+    return str(value)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sql_queries as sql
-from sparkify import rules
+from sparkify import rules, schema
 from sparkify.inputs import LocalFiles, cannot_read, open_regular, read_input, shown
 from sparkify.progress import Progress
 from sparkify.quoting import identifier, literal
@@ -62,21 +62,10 @@ _FRAMED_LINE_BYTES = 6 * MAX_RECORD_BYTES + 65536
 _TOO_LARGE = f"record larger than {MAX_RECORD_BYTES // (1024 * 1024)} MB"
 _SOURCE_KEY = "__sparkify_source_file"
 
-# How each staging column is read from JSON by DuckDB: numbers typed (a value
-# that is not a number becomes NULL), the columns whose rules test the JSON
-# type as JSON (rules.json_columns), everything else as text.
-_NUMBER_TYPES = {
-    "item_in_session": "INTEGER",
-    "length": "DOUBLE",
-    "registration": "DOUBLE",
-    "session_id": "BIGINT",
-    "status": "INTEGER",
-    "num_songs": "INTEGER",
-    "artist_latitude": "DOUBLE",
-    "artist_longitude": "DOUBLE",
-    "duration": "DOUBLE",
-    "year": "INTEGER",
-}
+# How each staging column is read from JSON by DuckDB: numbers typed as their
+# column (a value that is not a number becomes NULL), the columns whose rules
+# test the JSON type as JSON (rules.json_columns), everything else as text.
+_NUMBER_TYPES = {schema.INTEGER: "INTEGER", schema.BIGINT: "BIGINT", schema.DOUBLE: "DOUBLE"}
 
 
 @dataclass
@@ -98,11 +87,13 @@ class _Spec:
 
     def __init__(self, table: str, keys: Sequence[str]):
         self.table = table
-        self.columns = sql.STAGING_COLUMNS[table]
+        declared = schema.table(table).input_columns
+        self.columns = tuple(column.name for column in declared)
         self.key_of = dict(zip(self.columns, keys))
         json_columns = rules.json_columns(table)
         self.read_as = {
-            column: "JSON" if column in json_columns else _NUMBER_TYPES.get(column, "VARCHAR") for column in self.columns
+            column.name: "JSON" if column.name in json_columns else _NUMBER_TYPES.get(column.type, "VARCHAR")
+            for column in declared
         }
         # (JSON key, SQL that is TRUE when bad, reason), in rule order
         self.checks = [

@@ -103,7 +103,9 @@ def _not_an_integer(text: str) -> str:
 
 def _outside_integer(text: str) -> str:
     """An integer-shaped text beyond -2147483648 .. 2147483647, compared as digits (no cast can overflow)."""
-    digits = f"LTRIM(CASE WHEN LEFT({text}, 1) IN ('+', '-') THEN SUBSTRING({text}, 2) ELSE {text} END, '0')"
+    # SUBSTRING(... FROM ...): Redshift documents SUBSTRING(text, start) only for VARBYTE
+    # (https://docs.aws.amazon.com/redshift/latest/dg/r_SUBSTRING.html)
+    digits = f"LTRIM(CASE WHEN LEFT({text}, 1) IN ('+', '-') THEN SUBSTRING({text} FROM 2) ELSE {text} END, '0')"
     limit = f"CASE WHEN LEFT({text}, 1) = '-' THEN '2147483648' ELSE '2147483647' END"
     return (
         f"({text} ~ '{INTEGER_PATTERN}' AND (LENGTH({digits}) > 10 "
@@ -159,7 +161,11 @@ def staged_predicate(rule: Rule) -> str | None:
     column = rule.column
     test = rule.test
     if test == MISSING:
-        return f"({column} IS NULL)"  # BLANKSASNULL EMPTYASNULL: blank text is staged as NULL
+        if _is_text_column(rule.table, column):
+            # blank text is missing too; COPY's BLANKSASNULL EMPTYASNULL are documented for delimited
+            # fields, not JSON, so a blank is not assumed staged as NULL (sql_queries.USER_ID)
+            return f"(NULLIF(TRIM({column}), '') IS NULL)"
+        return f"({column} IS NULL)"
     if test == OUTSIDE_TIMESTAMPS:
         return _outside_timestamps(column)
     if test == NOT_AN_INTEGER:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sql_queries as sql
-from sparkify import incremental
+from sparkify import incremental, schema
 from sparkify.errors import InputError
 from sparkify.incremental import Batch
 from sparkify.inputs import LocalFiles, shown
@@ -77,7 +77,7 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
         staged, rejects = None, incremental.per_file_counts(engine, {})[1]  # COPY does not count per file
     return StagingResult(
         rows={table: engine.count(table) for table in sql.STAGING_TABLES},
-        files={"staging_events": len(batch.files.get("LOG_DATA", [])), "staging_songs": len(batch.files.get("SONG_DATA", []))},
+        files={table: len(batch.files.get(source, [])) for source, table in schema.STAGING_INPUTS.items()},
         rejected=engine.count("load_errors"),
         first_errors=[tuple(row) for row in engine.query(sql.FIRST_LOAD_ERRORS)],
         empty_files=report.empty_files,

@@ -1,6 +1,7 @@
 """Shared by the AWS tests: an isolated moto account, a config file, and ways to run the scripts.
 
-Import the fixtures into a test module by name (`from aws_helpers import aws`).
+tests/conftest.py registers this module as a plugin (pytest_plugins): its fixtures, ``aws`` and
+``serverless``, reach every test module without an import; the rest is imported by name.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ PostgreSQL's error text) over several describe_statement calls, results come
 `page_size` records a page with a NextToken, and a session (SessionKeepAliveSeconds,
 then SessionId) is one PostgreSQL connection, so BEGIN ... ROLLBACK means what it
 means there. batch_execute_statement runs its statements as one transaction.
+
+The Data API serves only Redshift, so every statement sent to it goes through the
+Redshift gate (tests/redshift_gate.py) first, unless a test puts the PostgreSQL
+dialect behind the double (gate=False, and it says why).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import botocore.session
 import psycopg2
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.validate import ParamValidator
-from conftest import PG_PASSWORD
+from helpers import PG_PASSWORD
+from redshift_gate import check
 
 _MODEL = botocore.session.get_session().get_service_model("redshift-data")
 _NAMED = re.compile(r"(?<![:\w]):(p\d+)\b")
@@ -57,8 +62,10 @@ def _field(value) -> dict:
 class PostgresDataApi:
     """The redshift-data operations the project calls, on one PostgreSQL database."""
 
-    def __init__(self, database: dict[str, str], *, page_size: int = 3, running: tuple[str, ...] = ("SUBMITTED", "STARTED")):
-        self.database = database  # [CLUSTER] settings of a test database (conftest.new_database)
+    def __init__(self, database: dict[str, str], *, page_size: int = 3, running: tuple[str, ...] = ("SUBMITTED", "STARTED"),
+                 gate: bool = True):
+        self.database = database  # [CLUSTER] settings of a test database (helpers.new_database)
+        self.gate = gate  # every statement must pass the Redshift gate
         self.page_size = page_size
         self.running = running  # the statuses describe_statement reports before the end
         self.sessions: dict[str, psycopg2.extensions.connection] = {}
@@ -70,6 +77,8 @@ class PostgresDataApi:
 
     def execute_statement(self, **request) -> dict:
         _check("ExecuteStatement", request)
+        if self.gate:
+            check(request["Sql"])
         self.requests.append(("ExecuteStatement", request))
         connection, session_id = self._connection("ExecuteStatement", request)
         statement = self._new(session_id)
@@ -82,6 +91,8 @@ class PostgresDataApi:
 
     def batch_execute_statement(self, **request) -> dict:
         _check("BatchExecuteStatement", request)
+        for sql in request["Sqls"] if self.gate else ():
+            check(sql)
         self.requests.append(("BatchExecuteStatement", request))
         connection, session_id = self._connection("BatchExecuteStatement", request)
         statement = self._new(session_id)

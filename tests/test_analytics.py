@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PG_PASSWORD, Inputs, build, new_database, play, raw_plays, song, write_config
+from helpers import PG_PASSWORD, Inputs, build, new_database, play, raw_plays, song, write_config
 from sparkify import analytics
 from sparkify.analytics import Filters, WarehouseUnavailable
 from sparkify.errors import SparkifyError
@@ -48,7 +48,7 @@ class Play:
 
 
 def read_plays(root: Path) -> list[Play]:
-    """The NextSong events and their matches (conftest.raw_plays), as Plays."""
+    """The NextSong events and their matches (helpers.raw_plays), as Plays."""
     return [
         Play(
             when=datetime.fromtimestamp(event["ts"] / 1000, UTC).replace(tzinfo=None),

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from aws_helpers import BUCKET, IDENTIFIER, PASSWORD, REGION, ROLE_ARN, aws, no_credentials, write_cfg  # noqa: F401
+from aws_helpers import BUCKET, IDENTIFIER, PASSWORD, REGION, ROLE_ARN, no_credentials, write_cfg
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber

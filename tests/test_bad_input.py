@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from conftest import build, event, fetch, loaded_rows, play, run, song, table
+from helpers import build, event, fetch, loaded_rows, play, run, song, table
 
 import create_tables
 import etl

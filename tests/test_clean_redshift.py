@@ -6,14 +6,13 @@ import json
 
 import clean_redshift
 import setup_cluster
-from aws_helpers import (  # noqa: F401
+from aws_helpers import (
     BUCKET,
     GROUP,
     IDENTIFIER,
     NO_CREDENTIALS,
     ROLE,
     answer,
-    aws,
     invoke,
     no_credentials,
     sample_folder,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, _free_port, build, event, play, run, song, table, write_config
+from helpers import REPO, free_port, build, event, play, run, song, table, write_config
 
 import create_tables
 import etl
@@ -170,7 +170,7 @@ def test_negative_max_errors_is_a_usage_error():
 
 @pytest.mark.parametrize("module", [create_tables, etl], ids=["create_tables", "etl"])
 def test_unreachable_postgres_is_one_line_naming_host_and_port(module, tmp_path, capsys, monkeypatch):
-    port = _free_port()  # nothing listens there any more
+    port = free_port()  # nothing listens there any more
     config = write_config(tmp_path / "dwh.cfg", {
         "DWH": {"ENGINE": "postgres"},
         "CLUSTER": {"HOST": "127.0.0.1", "DB_PORT": str(port), "DB_NAME": "sparkify", "DB_USER": "sparkify"},

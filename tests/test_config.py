@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import REPO, run, write_config
+from helpers import REPO, run, write_config
 
 import create_tables
 import etl

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, _free_port, generated_warehouse, raw_plays, write_config
+from helpers import REPO, free_port, generated_warehouse, raw_plays, write_config
 
 DASHBOARD = REPO / "dashboard.py"
 BUILD_COMMAND = "python create_tables.py && python etl.py"
@@ -43,7 +43,7 @@ PAID_BLUE = (0x1F, 0x77, 0xB4)  # the dashboard's colour for paid plays and most
 
 
 def plays_by_day(root: Path) -> list[dict]:
-    """NextSong events with their match (conftest.raw_plays) and their UTC day."""
+    """NextSong events with their match (helpers.raw_plays) and their UTC day."""
     plays = raw_plays(root)
     for play in plays:
         play["day"] = datetime.fromtimestamp(play["ts"] / 1000, UTC).date()
@@ -224,7 +224,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def server(sample, tmp_path_factory):
     """`streamlit run dashboard.py` on 127.0.0.1 with the sample's config; its URL. Always stopped."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, "DWH_CONFIG": str(sample[0]), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     with open(log, "wb") as out:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, build, event, fetch, loaded_rows, play, run, song, write_config
+from helpers import REPO, build, event, fetch, loaded_rows, play, run, song, write_config
 
 import create_tables
 import etl

@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 
 import psycopg2
 import pytest
-from aws_helpers import IDENTIFIER, PASSWORD, REGION, aws, no_credentials  # noqa: F401 (aws: a fixture)
+from aws_helpers import IDENTIFIER, PASSWORD, REGION, no_credentials
 from botocore.stub import Stubber
-from conftest import write_config
+from helpers import write_config
 
 import etl
 from sparkify.aws import credentials

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import PG_PASSWORD, build, event, fetch, new_database, play, run, song, write_config
+from helpers import PG_PASSWORD, build, event, fetch, new_database, play, run, song, write_config
 
 import create_tables
 import etl

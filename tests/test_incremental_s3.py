@@ -6,9 +6,9 @@ import hashlib
 import json
 
 import pytest
-from aws_helpers import BUCKET, aws  # noqa: F401  (fixture)
+from aws_helpers import BUCKET
 from botocore.client import BaseClient
-from conftest import build, event, fetch, play, song, write_config
+from helpers import build, event, fetch, play, song, write_config
 from test_redshift import ARN, Copy, FakeRedshift
 
 import etl
@@ -27,7 +27,7 @@ MANIFESTS = f"s3://{BUCKET}/manifests"
 
 
 @pytest.fixture
-def bucket(aws):  # noqa: F811
+def bucket(aws):
     """The moto bucket the inputs live in; returns the s3 client."""
     aws.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     return aws.s3
@@ -78,7 +78,7 @@ def test_list_prefix_pages_through_every_page(bucket, monkeypatch, list_calls):
         assert obj.etag == hashlib.md5(bodies[key]).hexdigest()  # a single-part upload's ETag, no quotes
 
 
-def test_listing_a_missing_bucket_is_one_line_naming_the_uri(aws):  # noqa: F811
+def test_listing_a_missing_bucket_is_one_line_naming_the_uri(aws):
     with pytest.raises(InputError) as caught:
         s3.list_prefix("s3://no-such-sparkify-bucket/log_data")
     assert str(caught.value) == (
@@ -142,7 +142,7 @@ def test_write_manifest_writes_what_redshift_copy_reads(bucket):
     }
 
 
-def test_a_manifest_for_a_missing_bucket_is_one_line_naming_manifest_prefix(aws):  # noqa: F811
+def test_a_manifest_for_a_missing_bucket_is_one_line_naming_manifest_prefix(aws):
     with pytest.raises(InputError) as caught:
         s3.write_manifest("s3://no-such-sparkify-bucket/manifests/run-1/staging_events.manifest", [("s3://b/x.json", 1)])
     assert str(caught.value) == (

@@ -6,7 +6,7 @@ import codecs
 import json
 
 import etl
-from conftest import build, event, fetch, loaded_rows, play, song, table
+from helpers import build, event, fetch, loaded_rows, play, song, table
 
 TS = 1541105830796
 

@@ -20,7 +20,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from conftest import PG_PASSWORD, REPO, generated_warehouse, raw_plays, write_config
+from helpers import PG_PASSWORD, REPO, generated_warehouse, raw_plays, write_config
 
 NOTEBOOK = REPO / "notebooks" / "analytics.ipynb"
 QUESTIONS = 7  # the seven questions, one plot at least each

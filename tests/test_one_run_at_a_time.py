@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-from conftest import PG_PASSWORD, REPO, build, fetch, loaded_rows, play, run, song, write_config
+from helpers import PG_PASSWORD, REPO, build, fetch, loaded_rows, play, run, song, write_config
 
 import create_tables
 import etl

@@ -12,8 +12,8 @@ import io
 import json
 
 import pytest
-from aws_helpers import BUCKET, aws  # noqa: F401  (fixture)
-from conftest import song, write_config
+from aws_helpers import BUCKET
+from helpers import song, write_config
 from test_redshift import ARN, Copy, FakeRedshift
 
 from sparkify import incremental, report
@@ -30,7 +30,7 @@ MANIFESTS = f"s3://{BUCKET}/manifests"
 
 
 @pytest.fixture
-def bucket(aws):  # noqa: F811
+def bucket(aws):
     aws.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     return aws.s3
 
@@ -359,7 +359,7 @@ def test_a_pack_size_that_is_not_a_size_is_one_line(tmp_path, capsys):
 
 
 def test_the_pipeline_removes_packed_parts_only_after_a_successful_run(tmp_path, monkeypatch):
-    from conftest import build, play, run
+    from helpers import build, play, run
 
     import etl
     from sparkify.engines.duckdb import DuckDBEngine

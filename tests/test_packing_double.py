@@ -20,8 +20,8 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_helpers import BUCKET, aws  # noqa: F401  (fixture)
-from conftest import event, play, run, song, write_config
+from aws_helpers import BUCKET
+from helpers import event, play, run, song, write_config
 
 import create_tables
 import etl
@@ -68,7 +68,7 @@ def catalogue() -> tuple[dict[str, bytes], dict[str, bytes]]:
 
 
 @pytest.fixture
-def inputs(aws, tmp_path):  # noqa: F811
+def inputs(aws, tmp_path):
     """The catalogue in moto (for Redshift) and in a folder (for DuckDB)."""
     aws.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     songs, events = catalogue()

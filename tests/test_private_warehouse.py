@@ -18,20 +18,9 @@ import etl
 import psycopg2
 import pytest
 import setup_cluster
-from aws_helpers import (  # noqa: F401
-    GROUP,
-    IDENTIFIER,
-    ROLE,
-    ROLE_ARN,
-    answer,
-    aws,
-    create_cluster_requests,
-    invoke,
-    serverless,
-    write_cfg,
-)
+from aws_helpers import GROUP, IDENTIFIER, ROLE, ROLE_ARN, answer, create_cluster_requests, invoke, write_cfg
 from test_serverless import CREATE_NAMESPACE, CREATE_WORKGROUP, HOST, NAMESPACE, WORKGROUP, found, namespace, not_found
-from conftest import PG_PASSWORD, Inputs, new_database, play, run, song
+from helpers import PG_PASSWORD, Inputs, new_database, play, run, song
 from data_api_double import PostgresDataApi
 from test_serverless import workgroup as a_workgroup
 
@@ -291,7 +280,8 @@ def test_from_nothing_to_a_loaded_private_serverless_warehouse_and_back(
     # 2. create_tables.py and etl.py over the Data API (the seam: ENGINE postgres, for the PostgreSQL behind the double)
     config.write_text(config.read_text().replace("ENGINE = redshift\n", "ENGINE = postgres\n"))
     monkeypatch.setattr(config_module, "DATA_API_ENGINES", ("redshift", "postgres"))
-    client = PostgresDataApi(database, page_size=50)
+    # gate=False: the PostgreSQL dialect's own statements (its advisory lock, a read-only session) are not Redshift's
+    client = PostgresDataApi(database, page_size=50, gate=False)
     regions = []
     monkeypatch.setattr(data_api, "new_client", lambda region: regions.append(region) or client)
     try:

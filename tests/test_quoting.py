@@ -6,13 +6,13 @@ import json
 
 import duckdb
 import pytest
-from conftest import build, event, fetch, play, song
+from helpers import build, event, fetch, play, song
 
 import sql_queries as sql
 from sparkify.config import load_config
 from sparkify.engines import connect
 from sparkify.engines.redshift import RedshiftEngine
-from sparkify.quoting import QuotingError, identifier, literal
+from sparkify.quoting import QuotingError, identifier, integer, literal
 
 AWKWARD = [
     "plain",
@@ -97,3 +97,10 @@ def test_a_jsonpaths_key_with_a_single_quote_names_it_in_reasons(inputs, warehou
     assert build(warehouse, "--max-errors", "1") == 0
 
     assert fetch(warehouse, "SELECT column_name, reason FROM load_errors") == [("lev'el", "lev'el is longer than 16 bytes")]
+
+
+def test_an_integer_literal_is_a_checked_whole_number():
+    assert integer(10, minimum=1) == "10"
+    for bad in (0, -3, 2.5, "10", True, None, "1; DROP TABLE songs"):
+        with pytest.raises(QuotingError, match="is not a whole number >= 1"):
+            integer(bad, minimum=1)

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import REAL_SAMPLE, build, fetch, loaded_rows, write_config
+from helpers import REAL_SAMPLE, build, fetch, loaded_rows, write_config
 
 pytestmark = pytest.mark.skipif(not REAL_SAMPLE.is_dir(), reason="the real sample is not beside the repo")
 

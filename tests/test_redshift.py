@@ -1,7 +1,8 @@
 """Redshift without a cluster: the rendered SQL, the COPY statement, and the load-error path.
 
 The load path runs RedshiftEngine against FakeRedshift, a psycopg2-like
-connection: COPY is scripted (rows loaded, rows rejected, or a failure), and
+connection that passes every statement through the Redshift gate
+(tests/redshift_gate.py): COPY is scripted (rows loaded, rows rejected, or a failure), and
 what Redshift keeps outside transactions - sys_load_error_detail and the session's
 last-COPY state - lives in a small DuckDB database where the engine's own
 queries about them are evaluated as written.
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 import duckdb
 import psycopg2
 import pytest
-from conftest import write_config
+from helpers import write_config
+from redshift_gate import check
 
 import sql_queries as sql
 from sparkify.config import load_config
@@ -114,6 +116,7 @@ class FakeRedshift:
         pass
 
     def run(self, statement: str, params):
+        check(statement)  # what Redshift would refuse fails here (tests/redshift_gate.py)
         self.statements.append((statement, params))
         text = statement.strip()
         if text.upper() == "ROLLBACK":
@@ -470,7 +473,7 @@ def test_duckdb_renders_its_own_timestamp_conversion(config):
 
 def test_rules_copy_cannot_apply_move_bad_rows_to_load_errors(warehouse):
     """The statements Redshift runs after COPY, run here on DuckDB and a real PostgreSQL."""
-    from conftest import run
+    from helpers import run
 
     import create_tables
     from sparkify.config import load_config

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 
-from conftest import REPO, build, fetch, play, run, song, write_config
+from helpers import REPO, build, fetch, play, run, song, write_config
 
 import etl
 from sparkify import reader

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 import sql_queries as sql
-from conftest import build, event, fetch, play, song, table
+from helpers import build, event, fetch, play, song, table
 from sparkify import incremental, inputs as inputs_, staging, transforms
 from sparkify.config import load_config
 from sparkify.engines import connect

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from aws_helpers import BUCKET, aws  # noqa: F401  (fixture)
-from conftest import build, event, fetch, play, song, write_config
+from aws_helpers import BUCKET
+from helpers import build, event, fetch, play, song, write_config
 
 import etl
 from sparkify import sample_data
@@ -15,7 +15,7 @@ def upload(client, key: str, body: bytes) -> None:
     client.put_object(Bucket=BUCKET, Key=key, Body=body)
 
 
-def test_duckdb_engine_loads_s3_inputs_and_names_s3_files(aws, tmp_path, capsys):  # noqa: F811
+def test_duckdb_engine_loads_s3_inputs_and_names_s3_files(aws, tmp_path, capsys):
     aws.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     events = [play("Song A", "Artist A", 200.0, userId="3"), event(userId="4", ts=1541105830797)]
     upload(aws.s3, "raw/log_data/2018/11/2018-11-01-events.json", b"".join(json.dumps(e).encode() + b"\n" for e in events))
@@ -45,7 +45,7 @@ def test_duckdb_engine_loads_s3_inputs_and_names_s3_files(aws, tmp_path, capsys)
     assert fetch(config, "SELECT source_file, line_number FROM load_errors") == [(key, 1)]
 
 
-def test_missing_s3_prefix_is_one_clear_line(aws, tmp_path, capsys):  # noqa: F811
+def test_missing_s3_prefix_is_one_clear_line(aws, tmp_path, capsys):
     aws.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     config = write_config(
         tmp_path / "dwh.cfg",

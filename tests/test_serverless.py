@@ -11,18 +11,7 @@ from __future__ import annotations
 import clean_redshift
 import pytest
 import setup_cluster
-from aws_helpers import (  # noqa: F401
-    GROUP,
-    IDENTIFIER,
-    REGION,
-    ROLE,
-    ROLE_ARN,
-    answer,
-    aws,
-    invoke,
-    serverless,
-    write_cfg,
-)
+from aws_helpers import GROUP, IDENTIFIER, REGION, ROLE, ROLE_ARN, answer, invoke, write_cfg
 from botocore.stub import ANY
 
 from sparkify.aws import cluster as cluster_module

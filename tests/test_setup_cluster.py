@@ -10,7 +10,7 @@ import stat
 import pytest
 import setup_cluster
 import aws_helpers
-from aws_helpers import (  # noqa: F401
+from aws_helpers import (
     BUCKET,
     GROUP,
     IDENTIFIER,
@@ -20,7 +20,6 @@ from aws_helpers import (  # noqa: F401
     ROLE_ARN,
     UPLOADED_KEYS,
     answer,
-    aws,
     config_text,
     create_cluster_requests,
     invoke,

@@ -119,8 +119,9 @@ def query_plays(
 ) -> list[tuple]:
     """Run ``PLAYS_CTE`` + body. In body, ``{p}`` is the engine's placeholder
     (its parameters, ``extra``, follow the filters' in order) and other
-    ``{name}``s are SQL fragments built here - placeholders, or a column name
-    from a fixed list - never values."""
+    ``{name}``s are SQL fragments built here - placeholders, a column name
+    from a fixed list, or a LIMIT's count through sparkify.quoting.integer -
+    never other values."""
     cte, params = _plays_cte(engine, filters or Filters())
     return engine.query(cte + body.format(p=engine.placeholder, **fragments), [*params, *extra])
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sparkify.analytics.filters import Filters, conditions, query_plays
 from sparkify.engines import Engine
+from sparkify.quoting import integer
 
 # time.weekday: 0 = Sunday .. 6 = Saturday
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -190,10 +191,12 @@ def by_hour(engine: Engine, filters: Filters | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------- 5. songs and artists
 
 
-def _check_limit(limit: int) -> int:
+def _limit(limit: int) -> str:
+    """LIMIT's row count as a checked integer literal (sparkify.quoting.integer): a bound parameter
+    in LIMIT is not documented on Redshift, and the Data API would send one."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a whole number >= 1, not {limit!r}")
-    return limit
+    return integer(limit, minimum=1)
 
 
 def top_songs(engine: Engine, filters: Filters | None = None, limit: int = 10) -> pd.DataFrame:
@@ -213,9 +216,9 @@ LEFT JOIN artists AS a
 GROUP BY plays.song_id, s.title, a.name
 -- ties: the smaller song_id first, so the ranking is the same on every engine
 ORDER BY plays DESC, plays.song_id
-LIMIT {p}
+LIMIT {limit}
 """
-    rows = query_plays(engine, filters, body, [_check_limit(limit)])
+    rows = query_plays(engine, filters, body, limit=_limit(limit))
     frame = _frame(rows, ["song_id", "title", "artist", "plays"])
     frame["share"] = _ratio(frame["plays"], headline(engine, filters).plays)
     return frame
@@ -233,9 +236,9 @@ JOIN artists AS a
     ON a.artist_id = plays.artist_id
 GROUP BY plays.artist_id, a.name
 ORDER BY plays DESC, plays.artist_id
-LIMIT {p}
+LIMIT {limit}
 """
-    rows = query_plays(engine, filters, body, [_check_limit(limit)])
+    rows = query_plays(engine, filters, body, limit=_limit(limit))
     frame = _frame(rows, ["artist_id", "artist", "plays"])
     frame["share"] = _ratio(frame["plays"], headline(engine, filters).plays)
     return frame

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sparkify.config import CONNECTIONS, DEFAULTS, ConfigReader, find_config
+from sparkify.config import DEFAULTS, ConfigReader, find_config
 from sparkify.secret_files import PASSWORD_ENV_VAR
 from sparkify.errors import ConfigError
 
@@ -147,7 +147,7 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
         raise r.fail(
             "CLUSTER", "CLUSTER_TYPE", cluster_type, "is not a cluster type - use single-node, multi-node or serverless"
         )
-    connection = _connection(r)
+    connection = r.connection()
     if cluster_type == "serverless":
         return _serverless_spec(r, connection)
     node_type = r.required("CLUSTER", "NODE_TYPE")
@@ -190,14 +190,6 @@ def read_spec(parser: configparser.ConfigParser, path: Path) -> ClusterSpec:
         publicly_accessible=connection == "direct",
         connection=connection,
     )
-
-
-def _connection(r: ConfigReader) -> str:
-    """[DWH] CONNECTION, as load_config reads it: with data-api setup makes the warehouse private and opens no port."""
-    connection = (r.get("DWH", "CONNECTION", "direct") or "direct").lower()
-    if connection not in CONNECTIONS:
-        raise r.fail("DWH", "CONNECTION", connection, f"is not a connection - use one of {', '.join(CONNECTIONS)}")
-    return connection
 
 
 def _serverless_spec(r: ConfigReader, connection: str) -> ClusterSpec:
@@ -371,4 +363,4 @@ def generate_password(length: int = 32) -> str:
 
 def is_serverless(parser: configparser.ConfigParser) -> bool:
     """For clean_redshift.py, which needs only to know what to look for (setup checks the whole spec)."""
-    return parser.get("CLUSTER", "CLUSTER_TYPE", fallback="").strip() == "serverless"
+    return ConfigReader(parser, "").serverless()

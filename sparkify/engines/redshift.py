@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import sql_queries as sql
 from sparkify import rules
+from sparkify import schema  # which input fills which staging table
 from sparkify.config import Connection, is_region
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.errors import ConfigError, InputError, SparkifyError, WarehouseError
@@ -128,6 +129,15 @@ class RedshiftEngine(PostgresEngine):
             options["sslrootcert"] = system_ca_bundle()
         return options
 
+    def existing_tables(self) -> set[str]:
+        # information_schema is not among Redshift's documented system views; SVV_TABLES is
+        # (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLES.html). current_schema() is a
+        # leader-node function, which fails in a query of a system view
+        # (https://docs.aws.amazon.com/redshift/latest/dg/r_CURRENT_SCHEMA.html): it is asked on its own.
+        schema = self.query("SELECT current_schema()")[0][0]
+        rows = self.query(f"SELECT table_name FROM svv_tables WHERE table_schema = {self.placeholder}", [schema])
+        return {name for (name,) in rows}
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Redshift has no advisory lock: each writing transaction LOCKs its tables instead."""
@@ -165,14 +175,14 @@ class RedshiftEngine(PostgresEngine):
         common = dict(iam_role=self.config.iam_role_arn, region=inputs.region, max_errors=max_errors, manifest=True)
         formats = {"staging_events": (inputs.log_jsonpath, sql.STAGING_EVENTS_COLUMNS), "staging_songs": ("auto ignorecase", None)}
         statements = []
-        for table, source in (("staging_events", "LOG_DATA"), ("staging_songs", "SONG_DATA")):
+        for source, table in schema.STAGING_INPUTS.items():
             files = batch.files.get(source, [])
             if not files:
                 continue
             json_format, columns = formats[table]
             plan = (packing or {}).get(table)
             as_they_are = plan.as_they_are if plan else files
-            prefix = inputs.log_data if source == "LOG_DATA" else inputs.song_data
+            prefix = inputs.location(source)
             if as_they_are:
                 uri = self.manifest_uri(batch, table)
                 statements.append((
@@ -213,7 +223,7 @@ class RedshiftEngine(PostgresEngine):
         settings = packing.Settings(inputs.pack_threshold, inputs.pack_part_size, inputs.pack_workers)
         if settings.threshold <= 0:
             return {}
-        tables = (("staging_events", "LOG_DATA"), ("staging_songs", "SONG_DATA"))
+        tables = [(table, source) for source, table in schema.STAGING_INPUTS.items()]
         plans = {table: packing.group(batch.files.get(source, []), settings, None) for table, source in tables}
         if not any(plan.groups for plan in plans.values()):
             return {}  # more parts (one a slice) would not make it worth it either: the cluster is not asked
@@ -268,7 +278,7 @@ class RedshiftEngine(PostgresEngine):
 
         packed = self._pack(batch)
         plans = packed.tables if packed else {}
-        for table, source in (("staging_events", "LOG_DATA"), ("staging_songs", "SONG_DATA")):
+        for source, table in schema.STAGING_INPUTS.items():
             files = batch.files.get(source, [])
             plan = plans.get(table)
             as_they_are = plan.as_they_are if plan else files
