@@ -149,6 +149,11 @@ class Inputs:
     region: str
     # Redshift: where each run writes the COPY manifests of its new files (an s3:// prefix of yours)
     manifest_prefix: str | None = None
+    # Redshift: new files smaller than pack_threshold bytes are packed into gzip parts of about
+    # pack_part_size bytes (before compression) by pack_workers concurrent reads; 0 never packs
+    pack_threshold: int = 1024 * 1024
+    pack_part_size: int = 64 * 1024 * 1024
+    pack_workers: int = 32
 
     def location(self, source: str) -> str:
         """Where an input (LOG_DATA, SONG_DATA: sparkify.schema.INPUTS) is."""
@@ -328,6 +333,19 @@ def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+_SIZE_UNITS = {None: 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def _size(r: ConfigReader, key: str, default: str, minimum: int = 0) -> int:
+    """[S3] key as bytes: a whole number of bytes, or with KB / MB / GB (powers of 1024)."""
+    value = r.get("S3", key, default)
+    found = re.fullmatch(r"(\d+)\s*(B|KB|MB|GB)?", value.upper())
+    size = int(found[1]) * _SIZE_UNITS[found[2]] if found else -1
+    if size < minimum:
+        raise r.fail("S3", key, value, "is not a size like 1MB or 64MB" + (" (more than 0)" if minimum else ""))
+    return size
+
+
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
     """Find, read and check the configuration. Raises ConfigError with a one-line message."""
     path = find_config(explicit)
@@ -381,6 +399,9 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         log_jsonpath=location("LOG_JSONPATH", required=engine == "redshift"),
         region=r.region("S3", "REGION", DEFAULTS["S3"]["REGION"]),
         manifest_prefix=location("MANIFEST_PREFIX", required=False),
+        pack_threshold=_size(r, "PACK_THRESHOLD", "1MB"),
+        pack_part_size=_size(r, "PACK_PART_SIZE", "64MB", minimum=1),
+        pack_workers=r.whole_number("S3", "PACK_WORKERS", "32", minimum=1),
     )
 
     connection = None

@@ -158,6 +158,7 @@ def run_etl(
 
             log.info("[4/4] counting ...")
             summary = report.collect(engine, staged, batch)
+        engine.loaded(batch)  # once committed: a refused or failed run keeps its packed parts to inspect
     seconds["total"] = time.perf_counter() - run_started
     summary.seconds = seconds
     summary.step_seconds = {**staged.seconds, **steps}

@@ -31,6 +31,7 @@ class RunSummary:
     seconds: dict[str, float] = field(default_factory=dict)  # listing, staging, star schema, total
     step_seconds: dict[str, float] = field(default_factory=dict)  # per table
     plan: list[str] | None = None  # a dry run: what it would do
+    packed: dict | None = None  # Redshift: small files packed (or, a dry run, to pack) before COPY
 
     @property
     def match_rate(self) -> float:
@@ -43,7 +44,8 @@ class RunSummary:
 
 def collect(engine: Engine, staging: StagingResult | None, batch: Batch) -> RunSummary:
     summary = RunSummary(
-        target=engine.config.describe(full=True), staging=staging, inputs=batch.counts(), full_refresh=batch.full_refresh
+        target=engine.config.describe(full=True), staging=staging, inputs=batch.counts(), full_refresh=batch.full_refresh,
+        packed=staging.packed if staging else None,
     )
     for table in sql.STAGING_TABLES:  # what this run staged: a successful run empties staging
         summary.rows[table] = staging.rows[table] if staging else 0
@@ -74,7 +76,8 @@ def planned(engine: Engine, batch: Batch, max_errors: int) -> RunSummary:
         lines.append("  INSERT INTO loaded_files ... (one row per file above);")
         lines.extend(f"  {statement};" for statement in sql.STAGING_EMPTIED)
     return RunSummary(
-        target=engine.config.describe(full=True), staging=None, inputs=batch.counts(), full_refresh=batch.full_refresh, plan=lines
+        target=engine.config.describe(full=True), staging=None, inputs=batch.counts(), full_refresh=batch.full_refresh, plan=lines,
+        packed=None if batch.empty else engine.packing(batch),
     )
 
 
@@ -82,9 +85,12 @@ def format_summary(summary: RunSummary) -> str:
     lines = [f"{'Dry run' if summary.plan is not None else 'Summary'}: {summary.target}"]
     for source, counts in summary.inputs.items():
         removed = f", {counts['removed']:,} removed (rows kept)" if counts.get("removed") else ""
-        same = f", {counts['same_content']:,} same content as a loaded file" if counts.get("same_content") else ""
+        lines.append(f"  {source}: {counts['new']:,} new files, {counts['already_loaded']:,} already loaded{removed}")
+    if summary.packed:
+        would = "would pack" if summary.plan is not None else "packed"
         lines.append(
-            f"  {source}: {counts['new']:,} new files, {counts['already_loaded']:,} already loaded{removed}{same}"
+            f"  {would} {summary.packed['files']:,} files into {summary.packed['parts']:,} parts "
+            f"({summary.packed['bytes'] / 1e6:,.1f} MB before compression)"
         )
     if summary.plan is not None:
         return "\n".join(lines + summary.plan)
@@ -119,6 +125,7 @@ def summary_dict(summary: RunSummary) -> dict:
         "rows": summary.rows,
         "files": staging.files if staging else {},
         "rejected": staging.rejected if staging else 0,
+        "packed": summary.packed,
         "empty_files": staging.empty_files if staging else [],
         "songplays": summary.plays,
         "matched": summary.matched,

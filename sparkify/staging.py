@@ -45,6 +45,7 @@ class StagingResult:
     empty_files: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per staging table
     record: list[tuple] = field(default_factory=list)  # the batch's loaded_files rows
+    packed: dict | None = None  # Redshift: small files packed before COPY (files, parts, bytes, seconds)
 
     def check(self, max_errors: int) -> None:
         """Raise InputError when more records were rejected than allowed."""
@@ -69,6 +70,7 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
     whose content, hashed as it was read, is one already loaded (``record``) or
     read under an earlier name leaves staging again and joins batch.same_content.
     """
+    packed = None
     if files is not None:
         with engine.local_staging(workdir) as local:
             report = LocalJsonReader(local, workdir).load(files)
@@ -79,7 +81,7 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
             log.warning("warning: %s", warning)
         staged, rejects = incremental.per_file_counts(engine, files.display)
     else:
-        engine.copy_staging(batch, max_errors)
+        packed = engine.copy_staging(batch, max_errors)
         report = ReadReport()
         staged, rejects = None, incremental.per_file_counts(engine, {})[1]  # COPY does not count per file
     return StagingResult(
@@ -90,6 +92,7 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
         empty_files=report.empty_files,
         seconds=report.seconds,
         record=incremental.record_rows(batch, staged, rejects),
+        packed=packed,
     )
 
 

@@ -289,3 +289,17 @@ def test_foreign_role_without_our_policy_is_not_touched_nor_called_gone(aws, tmp
         f"{ROLE} (the role was not made here) already gone\n",
     )
     assert aws.role_names() == [ROLE]
+
+
+def test_packed_parts_left_by_a_failed_run_are_mentioned(aws, tmp_path, capsys):
+    config = write_cfg(tmp_path, MANIFEST_PREFIX=f"s3://{BUCKET}/manifests")
+    set_up(capsys, config, "--upload-data", sample_folder(tmp_path / "sample"))
+    for key in ("manifests/run-1/packed/staging_songs-0001.json.gz", "manifests/run-1/packed/staging_songs-0002.json.gz",
+                "manifests/run-1/staging_songs.packed.manifest"):
+        aws.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+
+    result = clean(capsys, config, "--dry-run")
+
+    assert result.code == 0, result.err
+    assert (f"note: 2 packed parts of a failed or refused etl.py run remain under s3://{BUCKET}/manifests "
+            "(the next successful etl.py run deletes them)") in result.out.splitlines()

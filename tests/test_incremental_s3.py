@@ -168,7 +168,8 @@ def test_redshift_copy_staging_writes_one_manifest_per_table_of_exactly_the_batc
                     "DB_NAME": "sparkify", "DB_USER": "sparkify_admin"},
         "IAM_ROLE": {"ARN": ARN},
         "S3": {"LOG_DATA": LOG_DATA, "SONG_DATA": SONG_DATA, "LOG_JSONPATH": JSONPATHS, "REGION": "us-west-2",
-               "MANIFEST_PREFIX": f"{MANIFESTS}/"},  # a trailing slash makes no empty folder name
+               "MANIFEST_PREFIX": f"{MANIFESTS}/",  # a trailing slash makes no empty folder name
+               "PACK_THRESHOLD": "0"},  # every file as it is (packing: tests/test_packing.py)
     }))
     day = "2018/11/2018-11-0{}-events.json"
     batch = Batch(

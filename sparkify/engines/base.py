@@ -215,6 +215,15 @@ class Engine:
             "with DuckDB's JSON reader into staging_events, staging_songs and load_errors (sparkify/reader.py)"
         ]
 
-    def copy_staging(self, batch, max_errors: int) -> None:
-        """Replace the staging tables and load_errors with what the warehouse reads itself (Redshift)."""
+    def copy_staging(self, batch, max_errors: int) -> dict | None:
+        """Replace the staging tables and load_errors with what the warehouse reads itself (Redshift).
+
+        Returns what packing did (files, parts, bytes, seconds), or None."""
         raise NotImplementedError(f"the {self.name} engine does not load staging by itself")
+
+    def packing(self, batch) -> dict | None:
+        """What packing small files would do for this batch (Redshift; etl.py --dry-run), or None."""
+        return None
+
+    def loaded(self, batch) -> None:
+        """After a successful run: remove what only the load needed (Redshift: the packed parts)."""

@@ -23,7 +23,7 @@ from sparkify import schema  # which input fills which staging table
 from sparkify.config import Connection, is_region
 from sparkify.engines.base import wait_for
 from sparkify.engines.postgres import PostgresEngine
-from sparkify.errors import ConfigError, InputError, WarehouseError
+from sparkify.errors import ConfigError, InputError, SparkifyError, WarehouseError
 from sparkify.incremental import Batch
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,10 @@ def _grant_hint(user: str) -> Iterator[None]:
         ) from None
 
 
+def _files(count: int) -> str:
+    return f"{count:,} file{'s' if count != 1 else ''}"
+
+
 def maxerror(max_errors: int) -> int:
     """COPY's MAXERROR for a run that allows max_errors rejected records."""
     return min(max_errors + 1, MAXERROR_LIMIT)
@@ -131,8 +135,9 @@ def maxerror(max_errors: int) -> int:
 class _CopyFailed(Exception):
     """A COPY failed; its transaction must be rolled back before its rejected rows can be read."""
 
-    def __init__(self, table: str, source: str, error: WarehouseError, marker: int):
+    def __init__(self, table: str, source: str, error: WarehouseError, marker: int, original=None):
         self.table, self.source, self.error, self.marker = table, source, error, marker
+        self.original = original or (lambda file, line: (file, line))  # a packed part's line -> the original file's
 
 
 class RedshiftEngine(PostgresEngine):
@@ -293,15 +298,23 @@ class RedshiftEngine(PostgresEngine):
     def table_attributes(self, table: str) -> str:
         return sql.REDSHIFT_ATTRIBUTES[table]
 
-    def manifest_uri(self, batch: Batch, table: str) -> str:
-        """Where this run's manifest for one staging table goes: [S3] MANIFEST_PREFIX/<run id>/<table>.manifest."""
-        return f"{self.config.inputs.manifest_prefix.rstrip('/')}/{batch.run_id}/{table}.manifest"
+    def manifest_uri(self, batch: Batch, table: str, packed: bool = False) -> str:
+        """Where this run's manifest for one staging table goes: [S3] MANIFEST_PREFIX/<run id>/<table>.manifest
+        (<table>.packed.manifest: its packed parts)."""
+        kind = ".packed" if packed else ""
+        return f"{self.config.inputs.manifest_prefix.rstrip('/')}/{batch.run_id}/{table}{kind}.manifest"
 
-    def copies(self, batch: Batch, max_errors: int) -> list[tuple[str, str, str]]:
+    def copies(self, batch: Batch, max_errors: int, packing: dict | None = None) -> list[tuple[str, str, str]]:
         """(table, what it reads, statement) for each staging table with new files: COPY ... MANIFEST.
 
         A daily run COPYs one manifest of the day's new files per table, never
         the whole prefix (https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html).
+        ``packing`` (table -> TablePlan, see sparkify/aws/packing.py): the files
+        COPY'd as they are, then a second COPY of the packed parts with GZIP, in
+        the same transaction: GZIP is a parameter of the whole COPY ("the input
+        file or files are in compressed gzip format"), so one COPY cannot read
+        a gzip part and a plain file
+        (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html).
         """
         inputs = self.config.inputs
         common = dict(iam_role=self.config.iam_role_arn, region=inputs.region, max_errors=max_errors, manifest=True)
@@ -312,13 +325,24 @@ class RedshiftEngine(PostgresEngine):
             if not files:
                 continue
             json_format, columns = formats[table]
-            uri = self.manifest_uri(batch, table)
+            plan = (packing or {}).get(table)
+            as_they_are = plan.as_they_are if plan else files
             prefix = inputs.location(source)
-            statements.append((
-                table,
-                f"{prefix} ({len(files):,} new file{'s' if len(files) != 1 else ''}, manifest {uri})",
-                copy_statement(table, uri, json_format=json_format, columns=columns, **common),
-            ))
+            if as_they_are:
+                uri = self.manifest_uri(batch, table)
+                statements.append((
+                    table,
+                    f"{prefix} ({len(as_they_are):,} new file{'s' if len(as_they_are) != 1 else ''}"
+                    f"{' not packed' if plan else ''}, manifest {uri})",
+                    copy_statement(table, uri, json_format=json_format, columns=columns, **common),
+                ))
+            if plan and plan.groups:
+                uri = self.manifest_uri(batch, table, packed=True)
+                statements.append((
+                    table,
+                    f"{prefix} ({plan.packed_files:,} new files packed into {len(plan.groups):,} parts, manifest {uri})",
+                    copy_statement(table, uri, json_format=json_format, columns=columns, gzip=True, **common),
+                ))
         return statements
 
     def _check_manifest_region(self, region: str | None) -> None:
@@ -336,37 +360,111 @@ class RedshiftEngine(PostgresEngine):
                 f"{inputs.region} for MANIFEST_PREFIX"
             )
 
+    # --- packing (sparkify/aws/packing.py): the batch's small files into a few gzip parts
+
+    def slices(self) -> int | None:
+        """The cluster's slices (parts are at least as many), or None where the view cannot be read.
+
+        STV_SLICES "is visible to all users. Superusers can see all rows; regular users can
+        see only their own data" (https://docs.aws.amazon.com/redshift/latest/dg/r_STV_SLICES.html):
+        no rows, or no view (Serverless, the double), and parts are by size alone.
+        """
+        try:
+            rows = self.query("SELECT COUNT(*) FROM stv_slices")
+        except WarehouseError:
+            return None
+        return int(rows[0][0]) if rows and rows[0][0] else None
+
+    def pack_plan(self, batch: Batch) -> dict:
+        """Per staging table, which new files would be packed into which parts (nothing is read)."""
+        from sparkify.aws import packing  # boto3: only the Redshift engine packs
+
+        inputs = self.config.inputs
+        settings = packing.Settings(inputs.pack_threshold, inputs.pack_part_size, inputs.pack_workers)
+        if settings.threshold <= 0:
+            return {}
+        tables = [(table, source) for source, table in schema.STAGING_INPUTS.items()]
+        plans = {table: packing.group(batch.files.get(source, []), settings, None) for table, source in tables}
+        if not any(plan.groups for plan in plans.values()):
+            return {}  # more parts (one a slice) would not make it worth it either: the cluster is not asked
+        slices = self.slices()
+        plans = {table: packing.group(batch.files.get(source, []), settings, slices) for table, source in tables}
+        return {table: plan for table, plan in plans.items() if plan.groups}
+
+    def packing(self, batch: Batch) -> dict | None:
+        """What packing this batch would do (etl.py --dry-run): files, parts, bytes; None if nothing."""
+        plans = self.pack_plan(batch)
+        if not plans:
+            return None
+        return {
+            "files": sum(plan.packed_files for plan in plans.values()),
+            "parts": sum(len(plan.groups) for plan in plans.values()),
+            "bytes": sum(plan.packed_bytes for plan in plans.values()),
+        }
+
+    def loaded(self, batch: Batch) -> None:
+        """After a successful run: delete its packed parts and any a failed or refused run left."""
+        from sparkify.aws import packing
+
+        prefix = self.config.inputs.manifest_prefix
+        try:
+            deleted = packing.delete_parts(packing.client(self.config.inputs.region, 1), prefix)
+        except SparkifyError as exc:  # the load is committed: a part left is removed by the next run
+            log.warning("warning: packed parts under %s were not deleted: %s", prefix, exc)
+            return
+        if deleted:
+            log.info("  deleted %s packed part%s under %s", f"{deleted:,}", "s" if deleted != 1 else "", prefix)
+
     def staging_sql(self, batch: Batch, max_errors: int) -> list[str]:
         arn = self.config.iam_role_arn or ""
-        return [statement.replace(arn, "<[IAM_ROLE] ARN>") for _, _, statement in self.copies(batch, max_errors)]
+        plans = self.pack_plan(batch)
+        notes = [
+            f"-- pack {_files(plan.packed_files)} ({plan.packed_bytes / 1e6:,.1f} MB) smaller than "
+            f"{self.config.inputs.pack_threshold:,} bytes into {len(plan.groups):,} gzip parts for {table}, "
+            f"under {self.config.inputs.manifest_prefix.rstrip('/')}/{batch.run_id}/packed/"
+            for table, plan in plans.items()
+        ]
+        return notes + [statement.replace(arn, "<[IAM_ROLE] ARN>") for _, _, statement in self.copies(batch, max_errors, plans)]
 
-    def copy_staging(self, batch: Batch, max_errors: int) -> None:
+    def copy_staging(self, batch: Batch, max_errors: int) -> dict | None:
         """COPY the batch's files into the staging tables in one transaction; rejected rows go to load_errors.
 
-        The manifests are written first (boto3). A COPY that fails on bad records
-        leaves staging as it was and keeps those records in load_errors, for the
-        pipeline's MAX_ERRORS decision.
+        The small files are packed first, then the manifests are written
+        (boto3). A COPY that fails on bad records leaves staging as it was and
+        keeps those records in load_errors, for the pipeline's MAX_ERRORS
+        decision. Returns what packing did (files, parts, bytes, seconds), or None.
         """
         from sparkify import aws  # boto3: only the Redshift engine writes to S3
 
         self._check_manifest_region(aws.bucket_region(self.config.inputs.manifest_prefix))
+        packed = self._pack(batch)
+        plans = packed.tables if packed else {}
         for source, table in schema.STAGING_INPUTS.items():
             files = batch.files.get(source, [])
-            if files:
-                aws.write_manifest(self.manifest_uri(batch, table), [(file.location, file.size) for file in files])
+            plan = plans.get(table)
+            as_they_are = plan.as_they_are if plan else files
+            if as_they_are:
+                aws.write_manifest(self.manifest_uri(batch, table), [(file.location, file.size) for file in as_they_are])
+            if plan and plan.groups:
+                aws.write_manifest(
+                    self.manifest_uri(batch, table, packed=True), [(part.uri, part.size) for part in packed.parts[table]]
+                )
+        original = packed.original if packed else (lambda file, line: (file, line))
         try:
             with self.transaction(writes=sql.LOADED_TABLES):
                 for table in sql.LOADED_TABLES:
                     self.execute(sql.delete_rows(table))
                 errors: list[tuple] = []
-                for table, source, statement in self.copies(batch, max_errors):
+                for table, source, statement in self.copies(batch, max_errors, plans):
                     log.info("  COPY %s from %s ...", table, source)
                     marker = self.query(LOAD_ERRORS_MARKER)[0][0]
                     try:
                         self.execute(statement)
                     except WarehouseError as exc:
-                        raise _CopyFailed(table, source, exc, marker) from None
-                    errors.extend((table, *row) for row in self.query(LOAD_ERRORS_OF_LAST_COPY))
+                        raise _CopyFailed(table, source, exc, marker, original) from None
+                    errors.extend(
+                        (table, *original(file, line), *rest) for file, line, *rest in self.query(LOAD_ERRORS_OF_LAST_COPY)
+                    )
                 errors = full_file_names(errors, batch)
                 self._insert_load_errors(errors)
                 # COPY cannot apply every input rule: move the rows that break the others now
@@ -378,10 +476,31 @@ class RedshiftEngine(PostgresEngine):
                 self._end_run("COMMIT")
         except _CopyFailed as failed:
             self._keep_rejects(failed, max_errors, batch)
+        return packed.counts() if packed else None
+
+    def _pack(self, batch: Batch):
+        """Pack the batch's small files (sparkify/aws/packing.py); None when nothing is worth packing."""
+        from sparkify.aws import packing
+
+        plans = self.pack_plan(batch)
+        if not plans:
+            return None
+        inputs = self.config.inputs
+        files = sum(plan.packed_files for plan in plans.values())
+        log.info("  packing %s smaller than %s bytes ...", _files(files), f"{inputs.pack_threshold:,}")
+        packed = packing.pack(plans, inputs.manifest_prefix, batch.run_id, region=inputs.region, workers=inputs.pack_workers)
+        log.info(
+            "  packed %s (%.1f MB) into %s parts in %.1f s",
+            _files(packed.files), packed.bytes / 1e6, f"{packed.part_count:,}", packed.seconds,
+        )
+        return packed
 
     def _keep_rejects(self, failed: _CopyFailed, max_errors: int, batch: Batch) -> None:
         """After a failed COPY (rolled back): its rejected rows into load_errors, or the error."""
-        rows = full_file_names([(failed.table, *row) for row in self.query(LOAD_ERRORS_SINCE, [failed.marker])], batch)
+        rows = full_file_names([
+            (failed.table, *failed.original(file, line), *rest)
+            for file, line, *rest in self.query(LOAD_ERRORS_SINCE, [failed.marker])
+        ], batch)
         if not rows:
             raise WarehouseError(
                 f"COPY {failed.table} from {failed.source} failed: {failed.error} - check that the IAM role "
@@ -432,6 +551,7 @@ def copy_statement(
     max_errors: int,
     columns: tuple[str, ...] | None = None,
     manifest: bool = False,
+    gzip: bool = False,
 ) -> str:
     """The COPY for one staging table, in one place (like Airflow's S3ToRedshiftOperator).
 
@@ -439,6 +559,7 @@ def copy_statement(
     carries no secret; it is still not logged (log copy_description instead).
     ``json_format`` is a jsonpaths file's s3:// URI or 'auto ignorecase'.
     ``manifest``: ``source`` is a manifest listing the files to load.
+    ``gzip``: they are gzip-compressed (the packed parts).
     """
     if not source.startswith("s3://"):
         raise WarehouseError(f"COPY {table}: {source} is not an s3:// URI")
@@ -459,5 +580,6 @@ def copy_statement(
             "COMPUPDATE OFF STATUPDATE OFF",
             f"MAXERROR {maxerror(int(max_errors))}",
             *(["MANIFEST"] if manifest else []),
+            *(["GZIP"] if gzip else []),
         ]
     )

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sparkify.aws import packing
 from sparkify.aws.clients import Clients
 from sparkify.aws.faults import NO_CREDENTIALS
 from sparkify.config import ConfigReader, read_file
-from sparkify.errors import ConfigError
+from sparkify.errors import ConfigError, SparkifyError
 from sparkify.provision import bucket as buckets
 from sparkify.provision import iam as roles, network, settings
 from sparkify.provision.plan import Already, Ledger, Plan, confirm_or_decline
@@ -71,6 +72,8 @@ def teardown(config_path: Path, options: TeardownOptions, confirm: Callable[[str
             aws = None
         warehouse = kind(aws.get(kind.service) if aws else None, names)
         plan = plan_teardown(names, warehouse, aws, bucket_names, s3_region, options, ledger)
+        if aws:
+            _mention_packed_parts(settings.read_manifest_location(parser, config_path), aws.get("s3", s3_region))
         if not plan.changes:
             print(f"nothing to delete: {', '.join(plan.gone)} already gone")
             return 0
@@ -195,3 +198,19 @@ def _plan_bucket(plan: Plan, s3, bucket: str, ledger: Ledger) -> None:
         delete,
         doing=f"emptying and deleting bucket {bucket} ...",
     )
+
+
+def _mention_packed_parts(manifests, s3) -> None:
+    """Packed parts a failed or refused etl.py run left under MANIFEST_PREFIX: said, not deleted here."""
+    if manifests is None:
+        return
+    try:
+        count = len(packing.leftover_parts(s3, manifests.uri))
+    except SparkifyError:
+        return  # only a note: not being allowed to list the prefix must not stop a teardown
+    if count:
+        print(
+            f"note: {count:,} packed part{'s' if count != 1 else ''} of a failed or refused etl.py run "
+            f"remain{'' if count != 1 else 's'} under {manifests.uri} (the next successful etl.py run deletes them)"
+        )
+
