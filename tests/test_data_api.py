@@ -25,6 +25,7 @@ from sparkify.config import DataApi, load_config
 from sparkify.engines import connect, data_api
 from sparkify.engines.data_api import DataApiConnection, DataApiError, named_parameters
 from sparkify.engines.postgres import PostgresEngine
+from sparkify.engines.redshift import RedshiftEngine
 from sparkify.errors import ConfigError, WarehouseError
 
 CLUSTER = DataApi(database="sparkify", cluster_identifier="sparkify-dwh", db_user="sparkify_admin")
@@ -191,8 +192,13 @@ def test_create_tables_and_etl_over_the_data_api_match_a_direct_run(pg_server, t
         "CLUSTER": {"IDENTIFIER": "sparkify-dwh", "DB_NAME": api_db["DB_NAME"], "DB_USER": api_db["DB_USER"]},
         "S3": s3,
     })
-    # the PostgreSQL dialect behind the double (AWS's Data API serves only engine redshift)
+    # the PostgreSQL dialect behind the double (AWS's Data API serves only engine redshift, whose
+    # connection it is): the config admits it, and the PostgreSQL engine opens it as Redshift's does
     monkeypatch.setattr(config_module, "DATA_API_ENGINES", ("redshift", "postgres"))
+    direct_open = PostgresEngine.open.__func__
+    monkeypatch.setattr(PostgresEngine, "open", classmethod(
+        lambda cls, config, read_only=False: RedshiftEngine.open_data_api.__func__(cls, config, read_only)
+        if config.data_api is not None else direct_open(cls, config, read_only)))
     # gate=False: the PostgreSQL dialect's own statements (its advisory lock, a read-only session) are not Redshift's
     client = PostgresDataApi(api_db, page_size=7, gate=False)
     monkeypatch.setattr(data_api, "new_client", lambda region: client)
@@ -289,8 +295,6 @@ def test_failed_statement_is_the_usual_one_line_error():
         "Error": "ERROR: Load into table 'staging_events' failed.  Check 'sys_load_error_detail'.\nDETAIL: ..."},
         {"Id": "s1"})
     with stub:
-        from sparkify.engines.redshift import RedshiftEngine
-
         engine = RedshiftEngine(None, DataApiConnection(client, CLUSTER, sleep=lambda s: None))
         with pytest.raises(WarehouseError) as failed:
             engine.execute("COPY staging_events FROM 's3://b/x'")

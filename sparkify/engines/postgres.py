@@ -17,7 +17,6 @@ import sql_queries as sql
 from sparkify.config import Config, Connection
 from sparkify.secret_files import PASSWORD_ENV_VAR
 from sparkify.engines.base import Engine, wait_for
-from sparkify.engines.data_api import DataApiError
 from sparkify.engines.duckdb import DuckDBEngine, duckdb_error
 from sparkify.errors import ConfigError, WarehouseError, first_line
 
@@ -25,8 +24,6 @@ CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "sparkify-etl"
 # The advisory lock every run of this project takes on its database (any 64-bit number of our own).
 RUN_LOCK_KEY = 0x5350_4B46_5957_4831  # "SPKFYWH1"
-# What a statement's failure is, on either connection: psycopg2's, or the Data API's (CONNECTION = data-api).
-DRIVER_ERRORS = (psycopg2.Error, DataApiError)
 # Rows per INSERT when staging goes over a connection without COPY FROM STDIN (the Data API).
 _INSERT_ROWS = 200
 
@@ -43,8 +40,6 @@ class PostgresEngine(Engine):
 
     @classmethod
     def open(cls, config: Config, read_only: bool = False) -> PostgresEngine:
-        if config.data_api is not None:
-            return cls.open_data_api(config, read_only)
         c = config.connection
         ssl_options = cls.ssl_options(c)
         user, password = cls.login(c)
@@ -77,30 +72,6 @@ class PostgresEngine(Engine):
         return cls(config, connection)
 
     @classmethod
-    def open_data_api(cls, config: Config, read_only: bool = False) -> PostgresEngine:
-        """CONNECTION = data-api: statements through the Redshift Data API (sparkify/engines/data_api.py).
-
-        The first statement opens the session, so a refused identity or a wrong
-        cluster, workgroup or database shows here, in one line.
-        """
-        from sparkify.engines import data_api
-
-        target = config.data_api
-        try:
-            connection = data_api.connect(target, backslash_escapes=cls.backslash_escapes)
-            if read_only and cls.read_only_session:
-                connection.set_session(readonly=True)
-            else:
-                connection.run("SELECT 1", None)
-        except DataApiError as exc:
-            raise WarehouseError(
-                f"cannot reach {cls.name} through the Data API ({target.describe()}): {first_line(exc)} "
-                "- check [CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the IAM "
-                "permissions (docs/redshift.md)"
-            ) from None
-        return cls(config, connection)
-
-    @classmethod
     def login(cls, c: Connection) -> tuple[str, str]:
         """The database user and password to connect with: [CLUSTER] DB_USER and DWH_DB_PASSWORD."""
         if not c.password:
@@ -124,7 +95,7 @@ class PostgresEngine(Engine):
         try:
             with self.connection.cursor() as cursor:
                 cursor.execute(statement, params)
-        except DRIVER_ERRORS as exc:
+        except self.driver_errors() as exc:
             raise WarehouseError(f"{self.name}: {first_line(exc)}") from None
 
     def query(self, statement: str, params: Sequence | None = None) -> list[tuple]:
@@ -132,8 +103,14 @@ class PostgresEngine(Engine):
             with self.connection.cursor() as cursor:
                 cursor.execute(statement, params)
                 return cursor.fetchall()
-        except DRIVER_ERRORS as exc:
+        except self.driver_errors() as exc:
             raise WarehouseError(f"{self.name}: {first_line(exc)}") from None
+
+    def driver_errors(self) -> type[Exception]:
+        """What a statement's failure is on this connection: the DB-API's optional ``Connection.Error``
+        (https://peps.python.org/pep-0249/#optional-db-api-extensions; the Redshift engine's Data API
+        connection has its own), else psycopg2's."""
+        return getattr(self.connection, "Error", psycopg2.Error)
 
     def close(self) -> None:
         self.connection.close()

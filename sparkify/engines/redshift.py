@@ -20,10 +20,10 @@ from contextlib import contextmanager
 import sql_queries as sql
 from sparkify import rules
 from sparkify import schema  # which input fills which staging table
-from sparkify.config import Connection, is_region
+from sparkify.config import Config, Connection, is_region
 from sparkify.engines.base import wait_for
 from sparkify.engines.postgres import PostgresEngine
-from sparkify.errors import ConfigError, InputError, SparkifyError, WarehouseError
+from sparkify.errors import ConfigError, InputError, SparkifyError, WarehouseError, first_line
 from sparkify.incremental import Batch
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,37 @@ class RedshiftEngine(PostgresEngine):
     # parameters (https://docs.aws.amazon.com/redshift/latest/dg/cm_chap_ConfigurationRef.html):
     # the notebook and dashboard only run SELECTs; give them a read-only database user to enforce it
     read_only_session = False
+
+    @classmethod
+    def open(cls, config: Config, read_only: bool = False) -> RedshiftEngine:
+        """psycopg2 over SSL, or with [DWH] CONNECTION = data-api the Redshift Data API."""
+        if config.data_api is not None:
+            return cls.open_data_api(config, read_only)
+        return super().open(config, read_only)
+
+    @classmethod
+    def open_data_api(cls, config: Config, read_only: bool = False) -> RedshiftEngine:
+        """CONNECTION = data-api: statements through the Redshift Data API (sparkify/engines/data_api.py).
+
+        The first statement opens the session, so a refused identity or a wrong
+        cluster, workgroup or database shows here, in one line.
+        """
+        from sparkify.engines import data_api  # boto3: only CONNECTION = data-api needs it
+
+        target = config.data_api
+        try:
+            connection = data_api.connect(target, backslash_escapes=cls.backslash_escapes)
+            if read_only and cls.read_only_session:
+                connection.set_session(readonly=True)
+            else:
+                connection.run("SELECT 1", None)
+        except data_api.DataApiError as exc:
+            raise WarehouseError(
+                f"cannot reach {cls.name} through the Data API ({target.describe()}): {first_line(exc)} "
+                "- check [CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the IAM "
+                "permissions (docs/redshift.md)"
+            ) from None
+        return cls(config, connection)
 
     @classmethod
     def login(cls, c: Connection) -> tuple[str, str]:
