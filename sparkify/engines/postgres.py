@@ -1,7 +1,8 @@
 """PostgreSQL over psycopg2: the server path of the shared SQL, tested on a real server.
 
-Staging is parsed on this machine with the same reader as the DuckDB engine
-(so the input rules are the same), then sent with COPY ... FROM STDIN.
+Staging (sparkify.staging) is parsed on this machine with the same reader as
+the DuckDB engine, into a local DuckDB (so the input rules are the same); this
+engine only sends its rows with COPY ... FROM STDIN.
 """
 
 from __future__ import annotations
@@ -132,24 +133,26 @@ class PostgresEngine(Engine):
 
     @contextmanager
     def local_staging(self, workdir: Path) -> Iterator[DuckDBEngine]:
-        """Parse and check the input in a local DuckDB, then COPY its rows in, in one transaction."""
+        """A local in-memory DuckDB for the reader to parse and check the input in (stage_local sends its rows)."""
         local = DuckDBEngine.scratch(self.config, workdir)
         try:
             yield local
-            with self.transaction(writes=sql.LOADED_TABLES):
-                for table in sql.LOADED_TABLES:
-                    self.execute(sql.delete_rows(table))
-                    self._copy_from(local, table, workdir / f"{table}.csv")
-                    # Statistics now: autovacuum has not seen the rows yet, and a planner that
-                    # takes staging_events for 54 rows joins it with itself in a nested loop (the
-                    # songplay numbering: 360 s instead of seconds at 240,000 events; see
-                    # docs/performance.md). ANALYZE may run in a transaction
-                    # (https://www.postgresql.org/docs/current/sql-analyze.html).
-                    self.execute(f"ANALYZE {table}")
         except duckdb.Error as exc:
             raise duckdb_error(exc, "staging failed", self.config) from None
         finally:
             local.close()
+
+    def stage_local(self, local: DuckDBEngine, workdir: Path) -> None:
+        """The local DuckDB's staging tables and load_errors into this warehouse's, with COPY ... FROM STDIN
+        (in the staging step's transaction, sparkify.staging.replacing)."""
+        for table in sql.LOADED_TABLES:
+            self._copy_from(local, table, workdir / f"{table}.csv")
+            # Statistics now: autovacuum has not seen the rows yet, and a planner that
+            # takes staging_events for 54 rows joins it with itself in a nested loop (the
+            # songplay numbering: 360 s instead of seconds at 240,000 events; see
+            # docs/performance.md). ANALYZE may run in a transaction
+            # (https://www.postgresql.org/docs/current/sql-analyze.html).
+            self.execute(f"ANALYZE {table}")
 
     def _copy_from(self, local: DuckDBEngine, table: str, csv_path: Path) -> None:
         if not getattr(self.connection, "copies_from_stdin", True):
