@@ -16,11 +16,10 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import PG_PASSWORD, Inputs, build, new_database, play, song, table, write_config
+from helpers import PG_PASSWORD, Inputs, build, new_database, play, postgres_over_the_data_api, song, table, write_config
 from data_api_double import PostgresDataApi
 
 import sql_queries as sql
-from sparkify import config as config_module
 from sparkify.config import DataApi, load_config
 from sparkify.engines import connect, data_api
 from sparkify.engines.data_api import DataApiConnection, DataApiError, named_parameters
@@ -192,13 +191,8 @@ def test_create_tables_and_etl_over_the_data_api_match_a_direct_run(pg_server, t
         "CLUSTER": {"IDENTIFIER": "sparkify-dwh", "DB_NAME": api_db["DB_NAME"], "DB_USER": api_db["DB_USER"]},
         "S3": s3,
     })
-    # the PostgreSQL dialect behind the double (AWS's Data API serves only engine redshift, whose
-    # connection it is): the config admits it, and the PostgreSQL engine opens it as Redshift's does
-    monkeypatch.setattr(config_module, "DATA_API_ENGINES", ("redshift", "postgres"))
-    direct_open = PostgresEngine.open.__func__
-    monkeypatch.setattr(PostgresEngine, "open", classmethod(
-        lambda cls, config, read_only=False: RedshiftEngine.open_data_api.__func__(cls, config, read_only)
-        if config.data_api is not None else direct_open(cls, config, read_only)))
+    # the PostgreSQL dialect behind the double (AWS's Data API serves only engine redshift)
+    postgres_over_the_data_api(monkeypatch)
     # gate=False: the PostgreSQL dialect's own statements (its advisory lock, a read-only session) are not Redshift's
     client = PostgresDataApi(api_db, page_size=7, gate=False)
     monkeypatch.setattr(data_api, "new_client", lambda region: client)
