@@ -53,7 +53,9 @@ def full_load(folder: Path, python: str, data: Path, work: Path) -> tuple[float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     p.add_argument("a", type=version, metavar="A", help="FOLDER[:PYTHON] of version A")
     p.add_argument("b", type=version, metavar="B", help="FOLDER[:PYTHON] of version B")
     p.add_argument("--data", type=Path, required=True, help="a data folder benchmark.py generated (with its COMPLETE marker)")

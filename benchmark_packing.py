@@ -131,7 +131,9 @@ def report(workers: int, results: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     p.add_argument("--files", type=int, default=100_000, help="one-record files in the bucket (default: %(default)s)")
     p.add_argument("--workers", default="1,8,32,64", help="pool sizes to measure, comma-separated (default: %(default)s)")
     p.add_argument("--files-at-one", type=int, default=2000,

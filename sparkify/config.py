@@ -172,6 +172,8 @@ class Config:
     source: Path | None  # the file read; None for the built-in defaults
     data_api: DataApi | None = None  # [DWH] CONNECTION = data-api; None: direct (connection)
     defaulted: tuple[str, ...] = ()  # sections the file does not name, taken from the built-in defaults
+    # Redshift Serverless ([CLUSTER] CLUSTER_TYPE = serverless, or a WORKGROUP): no slices to ask about
+    serverless: bool = False
 
     def settings_from(self, full: bool = False) -> str:
         """Where the settings came from: the file (its full path if asked), and the sections it left to the defaults."""
@@ -446,6 +448,7 @@ def _build(r: ConfigReader, path: Path | None, base: Path) -> Config:
         iam_role_arn=iam_role_arn,
         source=path.resolve() if path else None,
         data_api=data_api,
+        serverless=engine == "redshift" and (r.serverless() or bool(r.get("CLUSTER", "WORKGROUP"))),
     )
 
 

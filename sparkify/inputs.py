@@ -23,7 +23,7 @@ import sql_queries as sql
 from sparkify import schema
 from sparkify.config import Inputs, is_s3
 from sparkify.errors import ConfigError, InputError
-from sparkify.incremental import Batch, Listing, etag_fingerprint, input_root, plan
+from sparkify.incremental import Batch, Listing, etag_fingerprint, input_root
 from sparkify.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -307,10 +307,9 @@ def _listed(location: str, what: str) -> Listing:
     return Listing(what, versions, dict(zip(names, found)), input_root(location))
 
 
-def resolve(inputs: Inputs, workdir: Path, batch: Batch | None = None) -> LocalFiles:
-    """The batch's files on this machine (all the input's without a batch); s3:// ones are downloaded into workdir."""
-    if batch is None:
-        batch = plan(list_inputs(inputs), {}, full_refresh=True)
+def resolve(inputs: Inputs, workdir: Path, batch: Batch) -> LocalFiles:
+    """The batch's files on this machine (the batch the run planned once, sparkify.incremental.plan);
+    s3:// ones are downloaded into workdir."""
     display: dict[str, str] = {}
     sizes: dict[str, int] = {}
 

@@ -405,13 +405,16 @@ def _unparsable_file(exc: Exception, candidates) -> str | None:
 class LocalJsonReader:
     """Loads local JSON files into the staging tables of a DuckDB engine (sparkify.engines.duckdb)."""
 
-    def __init__(self, db, workdir: Path):
+    def __init__(self, db, workdir: Path, replace):
         self.db = db  # a DuckDBEngine: its transactions, and its connection for the reader's own errors
         self.con = db.con
         self.workdir = workdir
+        # replace(db): the staging step's transaction that empties staging and load_errors (sparkify.staging.replacing)
+        self.replace = replace
 
     def load(self, files: LocalFiles) -> ReadReport:
-        """Replace staging_events, staging_songs and load_errors with these files' records, in one transaction."""
+        """Replace staging_events, staging_songs and load_errors with these files' records, in one transaction
+        (``replace``; an attempt that stops on a bad file is rolled back and the load starts again)."""
         by_line: set[str] = set()
         songs_by_line = False
         for _ in range(_FAST_PATH_RETRIES):
@@ -429,9 +432,7 @@ class LocalJsonReader:
     def _load(self, files: LocalFiles, by_line: set[str], songs_by_line: bool) -> ReadReport:
         events, songs = _Spec("staging_events", files.keys), _Spec("staging_songs", sql.STAGING_SONGS_COLUMNS)
         report = ReadReport(files={"staging_events": len(files.events), "staging_songs": len(files.songs)})
-        with self.db.transaction():
-            for table in sql.LOADED_TABLES:
-                self.con.execute(sql.delete_rows(table))
+        with self.replace(self.db):
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=1) as pool:
                 # DuckDB loads the events (releasing the GIL) while Python reads the song files

@@ -1,33 +1,46 @@
 """Staging, a step of the pipeline: raw JSON into staging_events / staging_songs, bad records into load_errors.
 
-- Local engines (duckdb, postgres): the pipeline finds the input files
-  (``sparkify.inputs``); the engine gives a DuckDB database to read them into
-  (``Engine.local_staging``) and ``sparkify.reader`` checks every record
-  against ``sparkify.rules``, naming each rejected one by file and line.
-- Redshift: the engine COPYs from S3 (``RedshiftEngine.copy_staging``), then
-  runs the rules COPY cannot apply as SQL (``rules.staged_rejects``).
+This step owns the load's one rule: it replaces the staging tables and
+load_errors in one transaction (``replacing``). Each engine contributes only
+how the records get in:
 
-Either way the load replaces the staging tables and load_errors in one
-transaction, and then one decision holds for every engine, in one wording:
-more rejected records than MAX_ERRORS fails the run before the star schema
-is touched (``StagingResult.check``).
+- DuckDB: the local reader (``sparkify.reader``) reads the input files
+  (found by ``sparkify.inputs``) into the warehouse itself
+  (``Engine.local_staging``), checking every record against
+  ``sparkify.rules`` and naming each rejected one by file and line.
+- PostgreSQL: the same reader, into a local DuckDB; then the engine sends its
+  rows with COPY ... FROM STDIN (``PostgresEngine.stage_local``).
+- Redshift: the engine packs the small files and writes the manifests
+  (``RedshiftEngine.prepare_copy``), COPYs from S3 and reads the rejected rows
+  back from SYS_LOAD_ERROR_DETAIL (``RedshiftEngine.copy_in``); the input
+  rules COPY cannot apply then run here, as SQL (``rules.staged_rejects``).
+
+Then one decision holds for every engine, in one wording: more rejected
+records than MAX_ERRORS fails the run before the star schema is touched
+(``StagingResult.check``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sql_queries as sql
-from sparkify import incremental, schema
+from sparkify import incremental, rules, schema
+from sparkify.engines.base import CopyFailed
 from sparkify.errors import InputError
 from sparkify.incremental import Batch, Record
 from sparkify.inputs import LocalFiles, changed_while_read, shown
 from sparkify.reader import LocalJsonReader, ReadReport
 
 log = logging.getLogger(__name__)
+
+# The columns of load_errors, in the order the engines give rejected rows.
+LOAD_ERROR_COLUMNS = schema.table("load_errors").column_names
 
 # How many event files' first records are looked at for a key written in the wrong case.
 _KEY_SAMPLE_FILES = 20
@@ -72,16 +85,12 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
     """
     packed = None
     if files is not None:
-        with engine.local_staging(workdir) as local:
-            report = LocalJsonReader(local, workdir).load(files)
-            changed_while_read(batch)
-            by_location = {files.name(path): value for path, value in report.fingerprints.items()}
-            _unstage(local, incremental.same_content_read(batch, record or Record(), by_location))
+        report = _read_local(engine, files, workdir, batch, record)
         for warning in wrong_case_keys(engine, files):
             log.warning("warning: %s", warning)
         staged, rejects = incremental.per_file_counts(engine, files.display)
     else:
-        packed = engine.copy_staging(batch, max_errors)
+        packed = copy_staging(engine, batch, max_errors)
         report = ReadReport()
         staged, rejects = None, incremental.per_file_counts(engine, {})[1]  # COPY does not count per file
     return StagingResult(
@@ -94,6 +103,66 @@ def load(engine, files: LocalFiles | None, workdir: Path, max_errors: int, batch
         record=incremental.record_rows(batch, staged, rejects),
         packed=packed,
     )
+
+
+@contextmanager
+def replacing(engine) -> Iterator[None]:
+    """The one transaction of a staging load: staging and load_errors emptied, then filled by the block.
+
+    On any error the engine rolls it back and they keep what they held.
+    """
+    with engine.transaction(writes=sql.LOADED_TABLES):
+        for table in sql.LOADED_TABLES:
+            engine.execute(sql.delete_rows(table))
+        yield
+
+
+def _read_local(engine, files: LocalFiles, workdir: Path, batch: Batch, record: Record | None) -> ReadReport:
+    """The local reader into the engine's local DuckDB; then, when that is not the warehouse itself, its rows into the warehouse."""
+    with engine.local_staging(workdir) as local:
+        report = LocalJsonReader(local, workdir, replace=replacing).load(files)
+        changed_while_read(batch)
+        by_location = {files.name(path): value for path, value in report.fingerprints.items()}
+        _unstage(local, incremental.same_content_read(batch, record or Record(), by_location))
+        if local is not engine:  # PostgreSQL: read into a local DuckDB, sent in staging's transaction
+            with replacing(engine):
+                engine.stage_local(local, workdir)
+    return report
+
+
+def copy_staging(engine, batch: Batch, max_errors: int) -> dict | None:
+    """The warehouse loads staging itself (Redshift's COPY from S3), then the input rules COPY cannot apply run.
+
+    A COPY that fails on bad records leaves staging as it was and keeps those
+    records in load_errors, for the MAX_ERRORS decision. Returns what packing
+    did (files, parts, bytes, seconds), or None.
+    """
+    packed = engine.prepare_copy(batch)
+    try:
+        with replacing(engine):
+            engine.insert_rows("load_errors", LOAD_ERROR_COLUMNS, engine.copy_in(batch, max_errors, packed))
+            # COPY cannot apply every input rule: move the rows that break the others now
+            for statement in rules.staged_rejects(quote=engine.literal):
+                engine.execute(statement)
+        if engine.count("load_errors") > max_errors:
+            engine.keep_staging()  # the run will be refused: its staging and load_errors stay, as on every engine
+    except CopyFailed as failed:
+        _keep_rejects(engine, failed, max_errors, batch)
+    return packed.counts() if packed else None
+
+
+def _keep_rejects(engine, failed: CopyFailed, max_errors: int, batch: Batch) -> None:
+    """After a failed COPY (rolled back): the records it rejected replace load_errors, then its error,
+    unless they are more than MAX_ERRORS (the run is refused in the usual words)."""
+    rows = engine.rejects_of_failed_copy(failed, batch)
+    if not rows:
+        raise failed.error(0) from None
+    with engine.transaction(writes=["load_errors"]):
+        engine.execute(sql.delete_rows("load_errors"))
+        engine.insert_rows("load_errors", LOAD_ERROR_COLUMNS, rows)
+    if len(rows) > max_errors:
+        return
+    raise failed.error(len(rows)) from None
 
 
 def _unstage(local, moved) -> None:

@@ -233,3 +233,22 @@ def redshift_example(path: Path, bucket: str = "udacity-dend") -> Path:
     assert "\nENGINE = redshift\n" in switched, "dwh.cfg.example does not say ENGINE = duckdb any more: update this"
     path.write_text(switched, encoding="utf-8")
     return path
+
+
+def postgres_over_the_data_api(monkeypatch) -> None:
+    """The seam for the PostgreSQL dialect behind the Data API double: AWS's Data API serves only engine
+    redshift, whose connection it is (RedshiftEngine.open_data_api); the config admits it for postgres
+    too, and the PostgreSQL engine opens it as Redshift's does."""
+    from sparkify import config as config_module
+    from sparkify.engines.postgres import PostgresEngine
+    from sparkify.engines.redshift import RedshiftEngine
+
+    monkeypatch.setattr(config_module, "DATA_API_ENGINES", ("redshift", "postgres"))
+    direct = PostgresEngine.open.__func__
+    over_api = RedshiftEngine.open_data_api.__func__
+
+    def open_(cls, config, read_only=False):
+        return over_api(cls, config, read_only) if config.data_api is not None else direct(cls, config, read_only)
+
+    monkeypatch.setattr(PostgresEngine, "open", classmethod(open_))
+

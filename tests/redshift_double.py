@@ -19,6 +19,7 @@ COPY keeps its rejected rows there, as on Redshift.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
 import threading
@@ -60,6 +61,11 @@ CREATE OR REPLACE VIEW {SYSTEM_SCHEMA}.svv_columns AS
     SELECT table_catalog, table_schema, table_name, column_name, ordinal_position, data_type,
            character_maximum_length
     FROM information_schema.columns;
+-- STV_SLICES: one row per slice, visible to all users (a provisioned cluster of two nodes of
+-- two slices here; https://docs.aws.amazon.com/redshift/latest/dg/r_STV_SLICES.html)
+CREATE OR REPLACE VIEW {SYSTEM_SCHEMA}.stv_slices AS
+    SELECT node, node * 2 + localslice AS slice, localslice, CAST('D' AS character(1)) AS type
+    FROM generate_series(0, 1) AS node, generate_series(0, 1) AS localslice;
 -- "SYS_LOAD_ERROR_DETAIL is visible to all users"
 GRANT USAGE ON SCHEMA {SYSTEM_SCHEMA} TO PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA {SYSTEM_SCHEMA} TO PUBLIC;
@@ -271,6 +277,19 @@ class _Copy:
         except self.double.s3.exceptions.NoSuchKey:
             raise self.fail(f"S3ServiceException:The specified key does not exist. ({what} {uri})") from None
 
+    def _content(self, uri: str) -> bytes:
+        """An input file's text. GZIP: "the input file or files are in compressed gzip format (.gz
+        files). The COPY operation reads each compressed file and uncompresses the data as it loads";
+        a line number is then a line of the uncompressed text
+        (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html)."""
+        data = self._read(uri, "input file")
+        if "GZIP" in self.options:
+            try:
+                return gzip.decompress(data)
+            except OSError:
+                raise self.fail(f"gzip: invalid compressed data ({uri})") from None
+        return data
+
     def files(self) -> list[str]:
         if "MANIFEST" not in self.options:
             raise AssertionError("the double runs COPY with MANIFEST only, the toolkit's one form")
@@ -312,7 +331,7 @@ class _Copy:
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         rows, errors = [], []
         for uri in files:
-            for line, record in _records(self._read(uri, "input file")):
+            for line, record in _records(self._content(uri)):
                 try:
                     rows.append(self._row(record, paths, ignorecase))
                 except CopyError as error:

@@ -16,15 +16,15 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import PG_PASSWORD, Inputs, build, new_database, play, song, table, write_config
+from helpers import PG_PASSWORD, Inputs, build, new_database, play, postgres_over_the_data_api, song, table, write_config
 from data_api_double import PostgresDataApi
 
 import sql_queries as sql
-from sparkify import config as config_module
 from sparkify.config import DataApi, load_config
 from sparkify.engines import connect, data_api
 from sparkify.engines.data_api import DataApiConnection, DataApiError, named_parameters
 from sparkify.engines.postgres import PostgresEngine
+from sparkify.engines.redshift import RedshiftEngine
 from sparkify.errors import ConfigError, WarehouseError
 
 CLUSTER = DataApi(database="sparkify", cluster_identifier="sparkify-dwh", db_user="sparkify_admin")
@@ -192,7 +192,7 @@ def test_create_tables_and_etl_over_the_data_api_match_a_direct_run(pg_server, t
         "S3": s3,
     })
     # the PostgreSQL dialect behind the double (AWS's Data API serves only engine redshift)
-    monkeypatch.setattr(config_module, "DATA_API_ENGINES", ("redshift", "postgres"))
+    postgres_over_the_data_api(monkeypatch)
     # gate=False: the PostgreSQL dialect's own statements (its advisory lock, a read-only session) are not Redshift's
     client = PostgresDataApi(api_db, page_size=7, gate=False)
     monkeypatch.setattr(data_api, "new_client", lambda region: client)
@@ -289,8 +289,6 @@ def test_failed_statement_is_the_usual_one_line_error():
         "Error": "ERROR: Load into table 'staging_events' failed.  Check 'sys_load_error_detail'.\nDETAIL: ..."},
         {"Id": "s1"})
     with stub:
-        from sparkify.engines.redshift import RedshiftEngine
-
         engine = RedshiftEngine(None, DataApiConnection(client, CLUSTER, sleep=lambda s: None))
         with pytest.raises(WarehouseError) as failed:
             engine.execute("COPY staging_events FROM 's3://b/x'")

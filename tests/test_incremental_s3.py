@@ -13,7 +13,7 @@ from test_redshift import ARN, Copy, FakeRedshift
 
 import etl
 from sparkify import aws as sparkify_aws
-from sparkify import inputs, sample_data
+from sparkify import inputs, sample_data, staging
 from sparkify.aws import s3
 from sparkify.config import Inputs, load_config
 from sparkify.engines.redshift import RedshiftEngine
@@ -182,7 +182,7 @@ def test_redshift_copy_staging_writes_one_manifest_per_table_of_exactly_the_batc
     )
     fake = FakeRedshift(staging_events=Copy(loaded=5), staging_songs=Copy(loaded=1))
 
-    RedshiftEngine(config, fake).copy_staging(batch, 0)
+    staging.copy_staging(RedshiftEngine(config, fake), batch, 0)
 
     assert manifest_entries(bucket) == {
         "manifests/run-7/staging_events.manifest": [(f"{LOG_DATA}/{day.format(2)}", 1002),

@@ -16,7 +16,7 @@ from aws_helpers import BUCKET
 from helpers import song, write_config
 from test_redshift import ARN, Copy, FakeRedshift
 
-from sparkify import incremental, report
+from sparkify import incremental, report, staging
 from sparkify.aws import packing
 from sparkify.provision import iam
 from sparkify.provision.settings import S3Location
@@ -101,7 +101,7 @@ def test_small_files_are_packed_into_gzip_parts_and_large_ones_copied_as_they_ar
     batch = incremental.plan({"SONG_DATA": listing(bucket)}, {})
     fake = FakeRedshift(staging_songs=Copy(loaded=31))
 
-    counts = RedshiftEngine(config, fake).copy_staging(batch, 0)
+    counts = staging.copy_staging(RedshiftEngine(config, fake), batch, 0)
 
     total = sum(len(body) for body in small.values())
     assert counts["files"] == 30 and counts["bytes"] == total
@@ -127,7 +127,7 @@ def test_small_files_are_packed_into_gzip_parts_and_large_ones_copied_as_they_ar
 def test_the_record_of_loaded_files_still_lists_every_original_file(config, bucket):
     put_songs(bucket, 12)
     batch = incremental.plan({"SONG_DATA": listing(bucket)}, {})
-    RedshiftEngine(config, FakeRedshift(staging_songs=Copy(loaded=12))).copy_staging(batch, 0)
+    staging.copy_staging(RedshiftEngine(config, FakeRedshift(staging_songs=Copy(loaded=12))), batch, 0)
 
     rows = incremental.record_rows(batch, None, {})
     assert [(row[1], row[2], row[3]) for row in rows] == [
@@ -140,7 +140,7 @@ def test_parts_are_at_least_as_many_as_the_clusters_slices(config, bucket):
     batch = incremental.plan({"SONG_DATA": listing(bucket)}, {})
     fake = FakeRedshift(stv_slices=Copy(loaded=4))  # SELECT COUNT(*) FROM stv_slices -> 4
 
-    assert RedshiftEngine(config, fake).copy_staging(batch, 0)["parts"] == 4
+    assert staging.copy_staging(RedshiftEngine(config, fake), batch, 0)["parts"] == 4
     assert len(manifest(bucket, f"{batch.run_id}/staging_songs.packed.manifest")) == 4
 
 
@@ -149,7 +149,7 @@ def test_a_run_with_nothing_small_to_pack_copies_every_file_as_it_is(config, buc
     batch = incremental.plan({"SONG_DATA": listing(bucket)}, {})
     fake = FakeRedshift()
 
-    assert RedshiftEngine(config, fake).copy_staging(batch, 0) is None
+    assert staging.copy_staging(RedshiftEngine(config, fake), batch, 0) is None
 
     assert keys(bucket) == [f"manifests/{batch.run_id}/staging_songs.manifest"]
     assert len(manifest(bucket, f"{batch.run_id}/staging_songs.manifest")) == 3
@@ -160,14 +160,14 @@ def test_a_run_with_nothing_small_to_pack_copies_every_file_as_it_is(config, buc
 def test_one_small_file_is_not_worth_a_part(config, bucket):
     put_songs(bucket, 1)
     batch = incremental.plan({"SONG_DATA": listing(bucket)}, {})
-    assert RedshiftEngine(config, FakeRedshift()).copy_staging(batch, 0) is None
+    assert staging.copy_staging(RedshiftEngine(config, FakeRedshift()), batch, 0) is None
     assert keys(bucket) == [f"manifests/{batch.run_id}/staging_songs.manifest"]
 
 
 def test_a_daily_run_packs_only_its_new_files(config, bucket):
     put_songs(bucket, 10)
     first = incremental.plan({"SONG_DATA": listing(bucket)}, {})
-    RedshiftEngine(config, FakeRedshift()).copy_staging(first, 0)
+    staging.copy_staging(RedshiftEngine(config, FakeRedshift()), first, 0)
     record = incremental.Record(
         versions={"SONG_DATA": {row[1]: (row[2], row[3]) for row in incremental.record_rows(first, None, {})}},
         roots={"SONG_DATA": {first.roots["SONG_DATA"]}},
@@ -175,7 +175,7 @@ def test_a_daily_run_packs_only_its_new_files(config, bucket):
     new = put_songs(bucket, 5, start=10)
 
     second = incremental.plan({"SONG_DATA": listing(bucket)}, record)
-    counts = RedshiftEngine(config, FakeRedshift()).copy_staging(second, 0)
+    counts = staging.copy_staging(RedshiftEngine(config, FakeRedshift()), second, 0)
 
     assert counts["files"] == 5
     parts = manifest(bucket, f"{second.run_id}/staging_songs.packed.manifest")
@@ -187,7 +187,7 @@ def test_packing_turned_off_copies_every_file_as_it_is(config, bucket, tmp_path)
     text = (tmp_path / "dwh.cfg").read_text().replace("PACK_THRESHOLD = 1KB", "PACK_THRESHOLD = 0")
     (tmp_path / "dwh.cfg").write_text(text)
     batch = incremental.plan({"SONG_DATA": listing(bucket)}, {})
-    assert RedshiftEngine(load_config(tmp_path / "dwh.cfg"), FakeRedshift()).copy_staging(batch, 0) is None
+    assert staging.copy_staging(RedshiftEngine(load_config(tmp_path / "dwh.cfg"), FakeRedshift()), batch, 0) is None
     assert len(manifest(bucket, f"{batch.run_id}/staging_songs.manifest")) == 10
 
 
@@ -208,7 +208,7 @@ def test_a_record_copy_rejects_from_a_part_is_named_by_its_original_file_and_lin
     part = packing.part_uri(MANIFESTS, batch.run_id, "staging_events", 1)
     fake = FakeRedshift(staging_events=Copy(loaded=4, rejected=[(part, 5, "ts", "Invalid digit, Value 'a'", "int8", 0)]))
 
-    RedshiftEngine(config, fake).copy_staging(batch, 1)
+    staging.copy_staging(RedshiftEngine(config, fake), batch, 1)
 
     assert unzipped(bucket, part).splitlines()[4] == b'{"ts": "a"}'  # the part holds the line COPY names...
     assert fake.load_error_rows() == [(  # ...and load_errors names where it came from
@@ -223,7 +223,7 @@ def test_a_failed_copy_of_a_part_keeps_its_rejects_named_by_the_original_file(co
     fake = FakeRedshift(staging_events=Copy(rejected=[(part, 3, "ts", "Invalid digit", "int8", 0)], error="Load failed"))
 
     with pytest.raises(WarehouseError):
-        RedshiftEngine(config, fake).copy_staging(batch, 5)
+        staging.copy_staging(RedshiftEngine(config, fake), batch, 5)
     assert [row[1:3] for row in fake.load_error_rows()] == [(f"{RAW}/log_data/b.json", 2)]
 
 
@@ -232,7 +232,7 @@ def test_a_file_that_is_not_clean_json_is_copied_as_it_is_so_copy_names_it_itsel
     bucket.put_object(Bucket=BUCKET, Key="raw/song_data/A/TRBROKEN.json", Body=b'{"song_id": "SO1", "title": ')
     batch = incremental.plan({"SONG_DATA": listing(bucket)}, {})
 
-    counts = RedshiftEngine(config, FakeRedshift()).copy_staging(batch, 0)
+    counts = staging.copy_staging(RedshiftEngine(config, FakeRedshift()), batch, 0)
 
     assert counts["files"] == 4
     assert manifest(bucket, f"{batch.run_id}/staging_songs.manifest") == [(f"{RAW}/song_data/A/TRBROKEN.json", 28)]
@@ -248,7 +248,7 @@ def test_an_object_overwritten_after_the_listing_stops_the_run_naming_it(config,
     fake = FakeRedshift()
 
     with pytest.raises(InputError) as caught:
-        RedshiftEngine(config, fake).copy_staging(batch, 0)
+        staging.copy_staging(RedshiftEngine(config, fake), batch, 0)
     assert str(caught.value) == f"{RAW}/song_data/A/TR00002.json changed while this run read it - run etl.py again"
     assert copies(fake) == []
 
@@ -260,14 +260,14 @@ def test_parts_are_deleted_after_success_kept_after_a_failure_and_removed_by_the
     put_songs(bucket, 10)
     failed = incremental.plan({"SONG_DATA": listing(bucket)}, {})
     with pytest.raises(WarehouseError):
-        RedshiftEngine(config, FakeRedshift(staging_songs=Copy(error="S3ServiceException: Access Denied",
-                                                               starts_load=False))).copy_staging(failed, 0)
+        staging.copy_staging(RedshiftEngine(config, FakeRedshift(staging_songs=Copy(
+            error="S3ServiceException: Access Denied", starts_load=False))), failed, 0)
     kept = [key for key in keys(bucket) if "/packed/" in key]
     assert kept and all(key.startswith(f"manifests/{failed.run_id}/packed/") for key in kept)
 
     succeeded = incremental.plan({"SONG_DATA": listing(bucket)}, {})
     engine = RedshiftEngine(config, FakeRedshift())
-    engine.copy_staging(succeeded, 0)
+    staging.copy_staging(engine, succeeded, 0)
     assert any(key.startswith(f"manifests/{succeeded.run_id}/packed/") for key in keys(bucket))
     engine.loaded(succeeded)  # the pipeline calls it once the star schema is committed
 

@@ -20,12 +20,11 @@ import pytest
 import setup_cluster
 from aws_helpers import GROUP, IDENTIFIER, ROLE, ROLE_ARN, answer, create_cluster_requests, invoke, write_cfg
 from test_serverless import CREATE_NAMESPACE, CREATE_WORKGROUP, HOST, NAMESPACE, WORKGROUP, found, namespace, not_found
-from helpers import PG_PASSWORD, Inputs, new_database, play, run, song
+from helpers import PG_PASSWORD, Inputs, new_database, play, postgres_over_the_data_api, run, song
 from data_api_double import PostgresDataApi
 from test_serverless import workgroup as a_workgroup
 
 import sql_queries as sql
-from sparkify import config as config_module
 from sparkify.analytics import open_warehouse
 from sparkify.config import PASSWORD_ENV_VAR, SAMPLE_DIR, load_config, read_file
 from sparkify.engines import data_api
@@ -279,7 +278,7 @@ def test_from_nothing_to_a_loaded_private_serverless_warehouse_and_back(
 
     # 2. create_tables.py and etl.py over the Data API (the seam: ENGINE postgres, for the PostgreSQL behind the double)
     config.write_text(config.read_text().replace("ENGINE = redshift\n", "ENGINE = postgres\n"))
-    monkeypatch.setattr(config_module, "DATA_API_ENGINES", ("redshift", "postgres"))
+    postgres_over_the_data_api(monkeypatch)
     # gate=False: the PostgreSQL dialect's own statements (its advisory lock, a read-only session) are not Redshift's
     client = PostgresDataApi(database, page_size=50, gate=False)
     regions = []

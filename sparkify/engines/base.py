@@ -11,7 +11,7 @@ from pathlib import Path
 import sql_queries as sql
 from sparkify import quoting
 from sparkify.config import Config
-from sparkify.errors import WarehouseBusy, WarehouseError
+from sparkify.errors import SparkifyError, WarehouseBusy, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,15 @@ def wait_for(try_once, name: str, holder: str = RUNS, wait_seconds: float | None
             log.info("%s holds the %s warehouse: waiting up to %.0f s ...", holder, name, wait)
             said = True
         time.sleep(_LOCK_POLL_SECONDS)
+
+
+class CopyFailed(Exception):
+    """A load the warehouse ran itself failed (Redshift's COPY); raised inside the staging transaction,
+    which rolls back before the rows it rejected can be read (Engine.rejects_of_failed_copy)."""
+
+    def error(self, rejected: int) -> SparkifyError:
+        """What to raise once ``rejected`` records it rejected are kept in load_errors."""
+        raise NotImplementedError
 
 
 class Engine:
@@ -197,14 +206,16 @@ class Engine:
     def count(self, table: str) -> int:
         return self.query(sql.count_rows(table))[0][0]
 
-    # ------------------------------------------------------------ staging
+    # ------------------------------------------------------------ staging (sparkify.staging owns the
+    # transaction that replaces staging and load_errors; an engine says only how records get in)
 
     def local_staging(self, workdir: Path) -> AbstractContextManager:
-        """A DuckDB engine to read the input files into (sparkify.staging).
+        """A DuckDB engine for the local reader to read the input files into (the warehouse itself
+        for DuckDB; otherwise stage_local sends its rows to the warehouse)."""
+        raise NotImplementedError(f"the {self.name} engine does not stage local files")
 
-        Whatever its staging tables and load_errors hold when the block ends
-        without an error replaces this warehouse's, in one transaction.
-        """
+    def stage_local(self, local, workdir: Path) -> None:
+        """Put what the local reader staged in ``local`` into this warehouse's staging tables and load_errors."""
         raise NotImplementedError(f"the {self.name} engine does not stage local files")
 
     def staging_sql(self, batch, max_errors: int) -> list[str]:
@@ -215,11 +226,23 @@ class Engine:
             "with DuckDB's JSON reader into staging_events, staging_songs and load_errors (sparkify/reader.py)"
         ]
 
-    def copy_staging(self, batch, max_errors: int) -> dict | None:
-        """Replace the staging tables and load_errors with what the warehouse reads itself (Redshift).
-
-        Returns what packing did (files, parts, bytes, seconds), or None."""
+    def prepare_copy(self, batch):
+        """Before a load the warehouse runs itself (Redshift): what it needs in place (packed parts, manifests),
+        returned for copy_in; with ``counts()``, what packing did."""
         raise NotImplementedError(f"the {self.name} engine does not load staging by itself")
+
+    def copy_in(self, batch, max_errors: int, prepared) -> list[tuple]:
+        """The warehouse loads the batch into the emptied staging tables itself (Redshift's COPY), in the
+        staging step's transaction; returns the records it rejected as load_errors rows. Raises CopyFailed."""
+        raise NotImplementedError(f"the {self.name} engine does not load staging by itself")
+
+    def rejects_of_failed_copy(self, failed: CopyFailed, batch) -> list[tuple]:
+        """After a CopyFailed was rolled back: the records that load rejected, as load_errors rows."""
+        raise NotImplementedError(f"the {self.name} engine does not load staging by itself")
+
+    def keep_staging(self) -> None:
+        """A run about to be refused (more rejected records than MAX_ERRORS) keeps its staging and
+        load_errors: committed already, except where the run is one transaction (Redshift)."""
 
     def packing(self, batch) -> dict | None:
         """What packing small files would do for this batch (Redshift; etl.py --dry-run), or None."""

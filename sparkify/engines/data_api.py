@@ -143,6 +143,7 @@ class DataApiConnection:
 
     autocommit = True  # every statement commits unless inside BEGIN ... COMMIT, as psycopg2 with autocommit
     copies_from_stdin = False  # no COPY ... FROM STDIN over HTTPS
+    Error = DataApiError  # what its statements raise (PEP 249's optional Connection.Error, as psycopg2's)
 
     def __init__(
         self,

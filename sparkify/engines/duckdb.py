@@ -150,7 +150,7 @@ class DuckDBEngine(Engine):
 
     @contextmanager
     def local_staging(self, workdir: Path) -> Iterator[DuckDBEngine]:
-        """The warehouse itself: the reader replaces its staging tables in its own transaction."""
+        """The warehouse itself: the reader replaces its staging tables in the staging step's transaction."""
         try:
             yield self
         except duckdb.Error as exc:

@@ -1,7 +1,8 @@
 """PostgreSQL over psycopg2: the server path of the shared SQL, tested on a real server.
 
-Staging is parsed on this machine with the same reader as the DuckDB engine
-(so the input rules are the same), then sent with COPY ... FROM STDIN.
+Staging (sparkify.staging) is parsed on this machine with the same reader as
+the DuckDB engine, into a local DuckDB (so the input rules are the same); this
+engine only sends its rows with COPY ... FROM STDIN.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import sql_queries as sql
 from sparkify.config import Config, Connection
 from sparkify.secret_files import PASSWORD_ENV_VAR
 from sparkify.engines.base import Engine, wait_for
-from sparkify.engines.data_api import DataApiError
 from sparkify.engines.duckdb import DuckDBEngine, duckdb_error
 from sparkify.errors import ConfigError, WarehouseError, first_line
 
@@ -25,8 +25,6 @@ CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "sparkify-etl"
 # The advisory lock every run of this project takes on its database (any 64-bit number of our own).
 RUN_LOCK_KEY = 0x5350_4B46_5957_4831  # "SPKFYWH1"
-# What a statement's failure is, on either connection: psycopg2's, or the Data API's (CONNECTION = data-api).
-DRIVER_ERRORS = (psycopg2.Error, DataApiError)
 # Rows per INSERT when staging goes over a connection without COPY FROM STDIN (the Data API).
 _INSERT_ROWS = 200
 
@@ -43,8 +41,6 @@ class PostgresEngine(Engine):
 
     @classmethod
     def open(cls, config: Config, read_only: bool = False) -> PostgresEngine:
-        if config.data_api is not None:
-            return cls.open_data_api(config, read_only)
         c = config.connection
         ssl_options = cls.ssl_options(c)
         user, password = cls.login(c)
@@ -77,30 +73,6 @@ class PostgresEngine(Engine):
         return cls(config, connection)
 
     @classmethod
-    def open_data_api(cls, config: Config, read_only: bool = False) -> PostgresEngine:
-        """CONNECTION = data-api: statements through the Redshift Data API (sparkify/engines/data_api.py).
-
-        The first statement opens the session, so a refused identity or a wrong
-        cluster, workgroup or database shows here, in one line.
-        """
-        from sparkify.engines import data_api
-
-        target = config.data_api
-        try:
-            connection = data_api.connect(target, backslash_escapes=cls.backslash_escapes)
-            if read_only and cls.read_only_session:
-                connection.set_session(readonly=True)
-            else:
-                connection.run("SELECT 1", None)
-        except DataApiError as exc:
-            raise WarehouseError(
-                f"cannot reach {cls.name} through the Data API ({target.describe()}): {first_line(exc)} "
-                "- check [CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the IAM "
-                "permissions (docs/redshift.md)"
-            ) from None
-        return cls(config, connection)
-
-    @classmethod
     def login(cls, c: Connection) -> tuple[str, str]:
         """The database user and password to connect with: [CLUSTER] DB_USER and DWH_DB_PASSWORD."""
         if not c.password:
@@ -124,7 +96,7 @@ class PostgresEngine(Engine):
         try:
             with self.connection.cursor() as cursor:
                 cursor.execute(statement, params)
-        except DRIVER_ERRORS as exc:
+        except self.driver_errors() as exc:
             raise WarehouseError(f"{self.name}: {first_line(exc)}") from None
 
     def query(self, statement: str, params: Sequence | None = None) -> list[tuple]:
@@ -132,8 +104,14 @@ class PostgresEngine(Engine):
             with self.connection.cursor() as cursor:
                 cursor.execute(statement, params)
                 return cursor.fetchall()
-        except DRIVER_ERRORS as exc:
+        except self.driver_errors() as exc:
             raise WarehouseError(f"{self.name}: {first_line(exc)}") from None
+
+    def driver_errors(self) -> type[Exception]:
+        """What a statement's failure is on this connection: the DB-API's optional ``Connection.Error``
+        (https://peps.python.org/pep-0249/#optional-db-api-extensions; the Redshift engine's Data API
+        connection has its own), else psycopg2's."""
+        return getattr(self.connection, "Error", psycopg2.Error)
 
     def close(self) -> None:
         self.connection.close()
@@ -155,24 +133,26 @@ class PostgresEngine(Engine):
 
     @contextmanager
     def local_staging(self, workdir: Path) -> Iterator[DuckDBEngine]:
-        """Parse and check the input in a local DuckDB, then COPY its rows in, in one transaction."""
+        """A local in-memory DuckDB for the reader to parse and check the input in (stage_local sends its rows)."""
         local = DuckDBEngine.scratch(self.config, workdir)
         try:
             yield local
-            with self.transaction(writes=sql.LOADED_TABLES):
-                for table in sql.LOADED_TABLES:
-                    self.execute(sql.delete_rows(table))
-                    self._copy_from(local, table, workdir / f"{table}.csv")
-                    # Statistics now: autovacuum has not seen the rows yet, and a planner that
-                    # takes staging_events for 54 rows joins it with itself in a nested loop (the
-                    # songplay numbering: 360 s instead of seconds at 240,000 events; see
-                    # docs/performance.md). ANALYZE may run in a transaction
-                    # (https://www.postgresql.org/docs/current/sql-analyze.html).
-                    self.execute(f"ANALYZE {table}")
         except duckdb.Error as exc:
             raise duckdb_error(exc, "staging failed", self.config) from None
         finally:
             local.close()
+
+    def stage_local(self, local: DuckDBEngine, workdir: Path) -> None:
+        """The local DuckDB's staging tables and load_errors into this warehouse's, with COPY ... FROM STDIN
+        (in the staging step's transaction, sparkify.staging.replacing)."""
+        for table in sql.LOADED_TABLES:
+            self._copy_from(local, table, workdir / f"{table}.csv")
+            # Statistics now: autovacuum has not seen the rows yet, and a planner that
+            # takes staging_events for 54 rows joins it with itself in a nested loop (the
+            # songplay numbering: 360 s instead of seconds at 240,000 events; see
+            # docs/performance.md). ANALYZE may run in a transaction
+            # (https://www.postgresql.org/docs/current/sql-analyze.html).
+            self.execute(f"ANALYZE {table}")
 
     def _copy_from(self, local: DuckDBEngine, table: str, csv_path: Path) -> None:
         if not getattr(self.connection, "copies_from_stdin", True):

@@ -3,9 +3,10 @@
 Only what differs from PostgreSQL is here: the connection's SSL (verify-full) and login
 (AUTH = iam: temporary credentials from AWS) and TCP keepalives, the table
 attributes, string literals (a backslash is an escape), one run at a time (a
-run-lock table only writers LOCK, in one transaction per run), and the staging
-load (COPY ... FROM 's3://...' IAM_ROLE ..., with rejected rows read back from
-SYS_LOAD_ERROR_DETAIL into load_errors, then the input rules COPY cannot apply).
+run-lock table only writers LOCK, in one transaction per run), and how staging
+gets its records (small files packed, then COPY ... FROM 's3://...' IAM_ROLE ...,
+with the rejected rows read back from SYS_LOAD_ERROR_DETAIL); sparkify.staging
+owns the transaction and the input rules COPY cannot apply.
 The whole engine runs on a PostgreSQL-backed double in tests/redshift_double.py.
 """
 
@@ -18,12 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sql_queries as sql
-from sparkify import rules
 from sparkify import schema  # which input fills which staging table
-from sparkify.config import Connection, is_region
-from sparkify.engines.base import wait_for
+from sparkify.config import Config, Connection, is_region
+from sparkify.engines.base import CopyFailed, wait_for
 from sparkify.engines.postgres import PostgresEngine
-from sparkify.errors import ConfigError, InputError, SparkifyError, WarehouseError
+from sparkify.errors import ConfigError, InputError, SparkifyError, WarehouseError, first_line
 from sparkify.incremental import Batch
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ LOAD_ERRORS_OF_LAST_COPY = _LOAD_ERRORS.format(where="query_id = pg_last_copy_id
 LOAD_ERRORS_SINCE = _LOAD_ERRORS.format(where="session_id = pg_backend_pid()\n  AND query_id > %s")
 # SYS_LOAD_ERROR_DETAIL.file_name is CHAR(256): a longer s3:// URI comes back cut to 256 bytes.
 FILE_NAME_BYTES = 256
-LOAD_ERROR_COLUMNS = ("table_name", "source_file", "line_number", "column_name", "reason", "raw_line")
+LOAD_ERROR_COLUMNS = schema.table("load_errors").column_names  # what the rows read back fill
 
 # Redshift's certificates are issued by ACM, which "are publicly trusted by most operating
 # systems, web browsers, and clients"
@@ -132,12 +132,29 @@ def maxerror(max_errors: int) -> int:
     return min(max_errors + 1, MAXERROR_LIMIT)
 
 
-class _CopyFailed(Exception):
+class _CopyFailed(CopyFailed):
     """A COPY failed; its transaction must be rolled back before its rejected rows can be read."""
 
     def __init__(self, table: str, source: str, error: WarehouseError, marker: int, original=None):
-        self.table, self.source, self.error, self.marker = table, source, error, marker
+        super().__init__(table, source)
+        self.table, self.source, self.error_text, self.marker = table, source, error, marker
         self.original = original or (lambda file, line: (file, line))  # a packed part's line -> the original file's
+
+    def error(self, rejected: int) -> SparkifyError:
+        if not rejected:
+            return WarehouseError(
+                f"COPY {self.table} from {self.source} failed: {self.error_text} - check that the IAM role "
+                "can read it and that [S3] REGION is the bucket's region"
+            )
+        if rejected >= MAXERROR_LIMIT:
+            return InputError(
+                f"COPY {self.table} from {self.source} stopped at {rejected:,} rejected records, the most "
+                "Redshift allows one COPY - fix the input (details in table load_errors); the star schema was not changed"
+            )
+        return WarehouseError(
+            f"COPY {self.table} from {self.source} failed after {rejected:,} rejected records: {self.error_text} "
+            "(details in table load_errors); the star schema was not changed"
+        )
 
 
 class RedshiftEngine(PostgresEngine):
@@ -149,6 +166,37 @@ class RedshiftEngine(PostgresEngine):
     # parameters (https://docs.aws.amazon.com/redshift/latest/dg/cm_chap_ConfigurationRef.html):
     # the notebook and dashboard only run SELECTs; give them a read-only database user to enforce it
     read_only_session = False
+
+    @classmethod
+    def open(cls, config: Config, read_only: bool = False) -> RedshiftEngine:
+        """psycopg2 over SSL, or with [DWH] CONNECTION = data-api the Redshift Data API."""
+        if config.data_api is not None:
+            return cls.open_data_api(config, read_only)
+        return super().open(config, read_only)
+
+    @classmethod
+    def open_data_api(cls, config: Config, read_only: bool = False) -> RedshiftEngine:
+        """CONNECTION = data-api: statements through the Redshift Data API (sparkify/engines/data_api.py).
+
+        The first statement opens the session, so a refused identity or a wrong
+        cluster, workgroup or database shows here, in one line.
+        """
+        from sparkify.engines import data_api  # boto3: only CONNECTION = data-api needs it
+
+        target = config.data_api
+        try:
+            connection = data_api.connect(target, backslash_escapes=cls.backslash_escapes)
+            if read_only and cls.read_only_session:
+                connection.set_session(readonly=True)
+            else:
+                connection.run("SELECT 1", None)
+        except data_api.DataApiError as exc:
+            raise WarehouseError(
+                f"cannot reach {cls.name} through the Data API ({target.describe()}): {first_line(exc)} "
+                "- check [CLUSTER] IDENTIFIER or WORKGROUP, DB_NAME, DB_USER or SECRET_ARN, and the IAM "
+                "permissions (docs/redshift.md)"
+            ) from None
+        return cls(config, connection)
 
     @classmethod
     def login(cls, c: Connection) -> tuple[str, str]:
@@ -363,16 +411,16 @@ class RedshiftEngine(PostgresEngine):
     # --- packing (sparkify/aws/packing.py): the batch's small files into a few gzip parts
 
     def slices(self) -> int | None:
-        """The cluster's slices (parts are at least as many), or None where the view cannot be read.
+        """The cluster's slices (parts are at least as many), or None where there are none to ask about.
 
         STV_SLICES "is visible to all users. Superusers can see all rows; regular users can
         see only their own data" (https://docs.aws.amazon.com/redshift/latest/dg/r_STV_SLICES.html):
-        no rows, or no view (Serverless, the double), and parts are by size alone.
+        no rows, and parts are by size alone. Redshift Serverless has no slices to ask about and is
+        not asked: this runs inside the run's transaction, which a failed statement would abort.
         """
-        try:
-            rows = self.query("SELECT COUNT(*) FROM stv_slices")
-        except WarehouseError:
+        if self.config.serverless:
             return None
+        rows = self.query("SELECT COUNT(*) FROM stv_slices")
         return int(rows[0][0]) if rows and rows[0][0] else None
 
     def pack_plan(self, batch: Batch) -> dict:
@@ -426,14 +474,9 @@ class RedshiftEngine(PostgresEngine):
         ]
         return notes + [statement.replace(arn, "<[IAM_ROLE] ARN>") for _, _, statement in self.copies(batch, max_errors, plans)]
 
-    def copy_staging(self, batch: Batch, max_errors: int) -> dict | None:
-        """COPY the batch's files into the staging tables in one transaction; rejected rows go to load_errors.
-
-        The small files are packed first, then the manifests are written
-        (boto3). A COPY that fails on bad records leaves staging as it was and
-        keeps those records in load_errors, for the pipeline's MAX_ERRORS
-        decision. Returns what packing did (files, parts, bytes, seconds), or None.
-        """
+    def prepare_copy(self, batch: Batch):
+        """Before staging's transaction: the batch's small files packed into gzip parts, and the manifests
+        written (boto3). Returns the packing (sparkify/aws/packing.py), or None when nothing was packed."""
         from sparkify import aws  # boto3: only the Redshift engine writes to S3
 
         self._check_manifest_region(aws.bucket_region(self.config.inputs.manifest_prefix))
@@ -449,34 +492,38 @@ class RedshiftEngine(PostgresEngine):
                 aws.write_manifest(
                     self.manifest_uri(batch, table, packed=True), [(part.uri, part.size) for part in packed.parts[table]]
                 )
+        return packed
+
+    def copy_in(self, batch: Batch, max_errors: int, packed) -> list[tuple]:
+        """COPY the batch's files into the emptied staging tables (in the staging step's transaction,
+        sparkify.staging.replacing); the rows each COPY rejected, read back from SYS_LOAD_ERROR_DETAIL, as
+        load_errors rows. A COPY that fails raises _CopyFailed: its rows are read after the rollback."""
+        plans = packed.tables if packed else {}
         original = packed.original if packed else (lambda file, line: (file, line))
-        try:
-            with self.transaction(writes=sql.LOADED_TABLES):
-                for table in sql.LOADED_TABLES:
-                    self.execute(sql.delete_rows(table))
-                errors: list[tuple] = []
-                for table, source, statement in self.copies(batch, max_errors, plans):
-                    log.info("  COPY %s from %s ...", table, source)
-                    marker = self.query(LOAD_ERRORS_MARKER)[0][0]
-                    try:
-                        self.execute(statement)
-                    except WarehouseError as exc:
-                        raise _CopyFailed(table, source, exc, marker, original) from None
-                    errors.extend(
-                        (table, *original(file, line), *rest) for file, line, *rest in self.query(LOAD_ERRORS_OF_LAST_COPY)
-                    )
-                errors = full_file_names(errors, batch)
-                self._insert_load_errors(errors)
-                # COPY cannot apply every input rule: move the rows that break the others now
-                for statement in rules.staged_rejects(quote=self.literal):
-                    self.execute(statement)
-            if self._in_run and self.count("load_errors") > max_errors:
-                # the run will be refused: its staging and load_errors are kept, as on every engine,
-                # and the star schema is not touched (the run ends here)
-                self._end_run("COMMIT")
-        except _CopyFailed as failed:
-            self._keep_rejects(failed, max_errors, batch)
-        return packed.counts() if packed else None
+        errors: list[tuple] = []
+        for table, source, statement in self.copies(batch, max_errors, plans):
+            log.info("  COPY %s from %s ...", table, source)
+            marker = self.query(LOAD_ERRORS_MARKER)[0][0]
+            try:
+                self.execute(statement)
+            except WarehouseError as exc:
+                raise _CopyFailed(table, source, exc, marker, original) from None
+            errors.extend(
+                (table, *original(file, line), *rest) for file, line, *rest in self.query(LOAD_ERRORS_OF_LAST_COPY)
+            )
+        return full_file_names(errors, batch)
+
+    def rejects_of_failed_copy(self, failed: _CopyFailed, batch: Batch) -> list[tuple]:
+        """After a failed COPY (rolled back): the rows it rejected, this session's newer than the marker."""
+        return full_file_names([
+            (failed.table, *failed.original(file, line), *rest)
+            for file, line, *rest in self.query(LOAD_ERRORS_SINCE, [failed.marker])
+        ], batch)
+
+    def keep_staging(self) -> None:
+        """The run will be refused: its staging and load_errors are kept, as on every engine (the run's
+        transaction commits now, and the star schema is not touched: the run ends here)."""
+        self._end_run("COMMIT")
 
     def _pack(self, batch: Batch):
         """Pack the batch's small files (sparkify/aws/packing.py); None when nothing is worth packing."""
@@ -494,35 +541,6 @@ class RedshiftEngine(PostgresEngine):
             _files(packed.files), packed.bytes / 1e6, f"{packed.part_count:,}", packed.seconds,
         )
         return packed
-
-    def _keep_rejects(self, failed: _CopyFailed, max_errors: int, batch: Batch) -> None:
-        """After a failed COPY (rolled back): its rejected rows into load_errors, or the error."""
-        rows = full_file_names([
-            (failed.table, *failed.original(file, line), *rest)
-            for file, line, *rest in self.query(LOAD_ERRORS_SINCE, [failed.marker])
-        ], batch)
-        if not rows:
-            raise WarehouseError(
-                f"COPY {failed.table} from {failed.source} failed: {failed.error} - check that the IAM role "
-                "can read it and that [S3] REGION is the bucket's region"
-            ) from None
-        with self.transaction(writes=["load_errors"]):
-            self.execute(sql.delete_rows("load_errors"))
-            self._insert_load_errors(rows)
-        if len(rows) > max_errors:
-            return  # the pipeline's MAX_ERRORS decision fails the run, in its usual words
-        if len(rows) >= MAXERROR_LIMIT:
-            raise InputError(
-                f"COPY {failed.table} from {failed.source} stopped at {len(rows):,} rejected records, the most "
-                "Redshift allows one COPY - fix the input (details in table load_errors); the star schema was not changed"
-            )
-        raise WarehouseError(
-            f"COPY {failed.table} from {failed.source} failed after {len(rows):,} rejected records: {failed.error} "
-            "(details in table load_errors); the star schema was not changed"
-        )
-
-    def _insert_load_errors(self, rows: list[tuple]) -> None:
-        self.insert_rows("load_errors", LOAD_ERROR_COLUMNS, rows)
 
 
 def full_file_names(rows: list[tuple], batch: Batch) -> list[tuple]:
