@@ -19,14 +19,22 @@ COPY keeps its rejected rows there, as on Redshift.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
 import threading
+import types
+from pathlib import Path
 
 import psycopg2
+from aws_helpers import BUCKET, REGION, ROLE_ARN
+from data_api_double import PostgresDataApi
+from helpers import PG_PASSWORD, REPO, new_database, write_config
 from psycopg2.extras import execute_values
 
 from redshift_gate import check as gate  # every statement passes the Redshift gate first
+from sparkify.engines import data_api
+from sparkify.engines import postgres as postgres_module
 
 _connect = psycopg2.connect  # the real one, whatever a test patches
 
@@ -193,6 +201,67 @@ class DoubleCursor:
         self.cursor.close()
 
 
+# ------------------------------------------------------------------ warehouses on the double
+
+JSONPATHS = REPO / "data" / "sample" / "log_json_path.json"
+
+
+class Warehouses:
+    """Make a Redshift warehouse on the double reading s3://BUCKET/<name>/, or a DuckDB one reading a folder."""
+
+    def __init__(self, pg_server, s3, monkeypatch, tmp_path):
+        self.pg_server, self.s3, self.monkeypatch, self.tmp_path = pg_server, s3, monkeypatch, tmp_path
+        self.doubles: dict[str, RedshiftDouble] = {}
+        self.by_database: dict[str, RedshiftDouble] = {}
+        self.clients: dict[str, PostgresDataApi] = {}  # the Data API double of each via_api warehouse
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(Bucket=BUCKET, Key="log_json_path.json", Body=JSONPATHS.read_bytes())
+        monkeypatch.setattr(postgres_module, "psycopg2", types.SimpleNamespace(connect=self._connect, Error=psycopg2.Error))
+        monkeypatch.setattr(data_api, "FIRST_POLL_SECONDS", 0.0001)
+        monkeypatch.setattr(data_api, "MAX_POLL_SECONDS", 0.001)
+
+    def _connect(self, **kwargs):
+        return self.by_database[kwargs["dbname"]].connect(**kwargs)
+
+    def redshift(self, name: str, *, via_api: bool = False, reads: str | None = None, **s3: str) -> Path:
+        """A warehouse on a double of its own, reading s3://BUCKET/<reads, else name>/; ``s3``: more [S3] settings."""
+        reads = reads or name
+        database = new_database(self.pg_server)
+        double = RedshiftDouble(database, PG_PASSWORD, self.s3, cluster_region=REGION)
+        self.doubles[name] = self.by_database[database["DB_NAME"]] = double
+        cluster = {"HOST": database["HOST"], "DB_PORT": database["DB_PORT"], "DB_NAME": database["DB_NAME"],
+                   "DB_USER": database["DB_USER"], "AUTH": "password", "IDENTIFIER": "sparkify-test", "REGION": REGION}
+        dwh = {"ENGINE": "redshift"}
+        if via_api:
+            dwh["CONNECTION"] = "data-api"
+            cluster = {key: cluster[key] for key in ("DB_NAME", "DB_USER", "IDENTIFIER", "REGION")}
+            client = PostgresDataApi(database, page_size=1000, running=(), connect=double.connect)
+            self.clients[name] = client
+            self.monkeypatch.setattr(data_api, "new_client", lambda region: client)
+        return write_config(self.tmp_path / f"{name}.cfg", {
+            "DWH": dwh,
+            "CLUSTER": cluster,
+            "IAM_ROLE": {"ARN": ROLE_ARN},
+            "S3": {"LOG_DATA": f"s3://{BUCKET}/{reads}/log_data", "SONG_DATA": f"s3://{BUCKET}/{reads}/song_data",
+                   "LOG_JSONPATH": f"s3://{BUCKET}/log_json_path.json", "REGION": REGION,
+                   "MANIFEST_PREFIX": f"s3://{BUCKET}/manifests/{name}", **s3},
+        })
+
+    def upload(self, name: str, root: Path, relative: list[str] | None = None) -> None:
+        """Put root's files (or these, relative to root) under s3://BUCKET/<name>/."""
+        paths = [root / r for r in relative] if relative is not None else sorted(root.rglob("*.json"))
+        for path in paths:
+            key = f"{name}/{path.relative_to(root).as_posix()}"
+            self.s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+
+    def duckdb(self, name: str, root: Path) -> Path:
+        return write_config(self.tmp_path / f"{name}.cfg", {
+            "DWH": {"DUCKDB_PATH": str(self.tmp_path / f"{name}.duckdb")},
+            "S3": {"LOG_DATA": str(root / "log_data"), "SONG_DATA": str(root / "song_data"),
+                   "LOG_JSONPATH": str(JSONPATHS)},
+        })
+
+
 # ------------------------------------------------------------------ COPY
 
 _TOKEN = re.compile(r"'((?:[^'\\]|''|\\.)*)'|(\()([^)]*)\)|([^\s']+)")
@@ -312,7 +381,7 @@ class _Copy:
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         rows, errors = [], []
         for uri in files:
-            for line, record in _records(self._read(uri, "input file")):
+            for line, record in _records(self._input(uri)):
                 try:
                     rows.append(self._row(record, paths, ignorecase))
                 except CopyError as error:
@@ -333,6 +402,18 @@ class _Copy:
         if rows:
             names = ", ".join(name for name, _, _ in self.columns)
             execute_values(self.cursor, f"INSERT INTO {self.table} ({names}) VALUES %s", rows, page_size=1000)
+
+    def _input(self, uri: str) -> bytes:
+        """An input file's bytes; with GZIP, uncompressed: "The COPY operation reads each compressed file and
+        uncompresses the data as it loads", so a rejected row's line_number is its line in the uncompressed file
+        (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html)."""
+        data = self._read(uri, "input file")
+        if "GZIP" not in self.options:
+            return data
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise self.fail(f"gzip: {uri}: {exc}") from None
 
     def _row(self, record, paths, ignorecase: bool) -> tuple:
         if isinstance(record, _Malformed):

@@ -218,6 +218,9 @@ class RedshiftEngine(PostgresEngine):
         if self.run_lock_table not in self.existing_tables():  # made once, by the first run (a user who may create tables)
             # "IF NOT EXISTS": https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
             self.execute(f"CREATE TABLE IF NOT EXISTS {self.run_lock_table} (held BOOLEAN)")
+        config = getattr(self, "config", None)
+        if config is not None and config.inputs.pack_threshold > 0:
+            self.slices()  # before BEGIN: packing may need it, and it may fail (see slices)
         wait_for(self._try_run_lock, self.name)
         self._in_run = True
         try:
@@ -362,18 +365,28 @@ class RedshiftEngine(PostgresEngine):
 
     # --- packing (sparkify/aws/packing.py): the batch's small files into a few gzip parts
 
+    _slices: int | None = None
+    _slices_asked = False
+
     def slices(self) -> int | None:
         """The cluster's slices (parts are at least as many), or None where the view cannot be read.
 
         STV_SLICES "is visible to all users. Superusers can see all rows; regular users can
         see only their own data" (https://docs.aws.amazon.com/redshift/latest/dg/r_STV_SLICES.html):
         no rows, or no view (Serverless, the double), and parts are by size alone.
+        Asked once, never inside the run's transaction (exclusive() asks before BEGIN): a
+        statement that fails there aborts the whole transaction, and Redshift has no SAVEPOINT.
         """
-        try:
-            rows = self.query("SELECT COUNT(*) FROM stv_slices")
-        except WarehouseError:
-            return None
-        return int(rows[0][0]) if rows and rows[0][0] else None
+        if not self._slices_asked:
+            if self._in_run:
+                return None
+            self._slices_asked = True
+            try:
+                rows = self.query("SELECT COUNT(*) FROM stv_slices")
+            except WarehouseError:
+                rows = None
+            self._slices = int(rows[0][0]) if rows and rows[0][0] else None
+        return self._slices
 
     def pack_plan(self, batch: Batch) -> dict:
         """Per staging table, which new files would be packed into which parts (nothing is read)."""
