@@ -23,6 +23,7 @@ import gzip
 import json
 import re
 import threading
+import time
 import types
 from pathlib import Path
 
@@ -214,6 +215,7 @@ class Warehouses:
         self.doubles: dict[str, RedshiftDouble] = {}
         self.by_database: dict[str, RedshiftDouble] = {}
         self.clients: dict[str, PostgresDataApi] = {}  # the Data API double of each via_api warehouse
+        self.clock = time.monotonic  # what the Data API doubles read to end an idle session (a test may move it)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_object(Bucket=BUCKET, Key="log_json_path.json", Body=JSONPATHS.read_bytes())
         monkeypatch.setattr(postgres_module, "psycopg2", types.SimpleNamespace(connect=self._connect, Error=psycopg2.Error))
@@ -235,7 +237,8 @@ class Warehouses:
         if via_api:
             dwh["CONNECTION"] = "data-api"
             cluster = {key: cluster[key] for key in ("DB_NAME", "DB_USER", "IDENTIFIER", "REGION")}
-            client = PostgresDataApi(database, page_size=1000, running=(), connect=double.connect)
+            client = PostgresDataApi(database, page_size=1000, running=(), connect=double.connect,
+                                     clock=lambda: self.clock())
             self.clients[name] = client
             self.monkeypatch.setattr(data_api, "new_client", lambda region: client)
         return write_config(self.tmp_path / f"{name}.cfg", {

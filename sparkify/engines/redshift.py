@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from time import monotonic
 
 import sql_queries as sql
 from sparkify import rules
@@ -62,6 +63,10 @@ ORDER BY file_name, line_number
 """
 LOAD_ERRORS_OF_LAST_COPY = _LOAD_ERRORS.format(where="query_id = pg_last_copy_id()")
 LOAD_ERRORS_SINCE = _LOAD_ERRORS.format(where="session_id = pg_backend_pid()\n  AND query_id > %s")
+# While packing, a statement at least this often: half the Data API session's SessionKeepAliveSeconds
+# (sparkify/engines/data_api.py), so a run's session never ends between two of its statements.
+KEEP_ALIVE_SECONDS = 60.0
+
 # SYS_LOAD_ERROR_DETAIL.file_name is CHAR(256): a longer s3:// URI comes back cut to 256 bytes.
 FILE_NAME_BYTES = 256
 LOAD_ERROR_COLUMNS = ("table_name", "source_file", "line_number", "column_name", "reason", "raw_line")
@@ -501,12 +506,27 @@ class RedshiftEngine(PostgresEngine):
         inputs = self.config.inputs
         files = sum(plan.packed_files for plan in plans.values())
         log.info("  packing %s smaller than %s bytes ...", _files(files), f"{inputs.pack_threshold:,}")
-        packed = packing.pack(plans, inputs.manifest_prefix, batch.run_id, region=inputs.region, workers=inputs.pack_workers)
+        packed = packing.pack(plans, inputs.manifest_prefix, batch.run_id, region=inputs.region,
+                              workers=inputs.pack_workers, keepalive=self._keep_alive())
         log.info(
             "  packed %s (%.1f MB) into %s parts in %.1f s",
             _files(packed.files), packed.bytes / 1e6, f"{packed.part_count:,}", packed.seconds,
         )
         return packed
+
+    def _keep_alive(self) -> Callable[[], None]:
+        """A cheap statement at most every KEEP_ALIVE_SECONDS while packing sends none: over the Data API
+        a session ends SessionKeepAliveSeconds (120 s) after its last statement, and the run's transaction
+        and lock with it (https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ExecuteStatement.html);
+        packing hundreds of thousands of files takes longer than that."""
+        last = [monotonic()]
+
+        def keep_alive() -> None:
+            if monotonic() - last[0] >= KEEP_ALIVE_SECONDS:
+                self.query("SELECT 1")
+                last[0] = monotonic()
+
+        return keep_alive
 
     def _keep_rejects(self, failed: _CopyFailed, max_errors: int, batch: Batch) -> None:
         """After a failed COPY (rolled back): its rejected rows into load_errors, or the error."""
