@@ -91,6 +91,7 @@ class RedshiftDouble:
         self.statements: list[str] = []  # every statement sent, as sent
         self.user: str | None = None  # sessions log in as this database user instead (not the tables' owner)
         self._lock = threading.Lock()
+        self._regions: dict[str, str] = {}
         self._system = self._raw()
         self._system.autocommit = True
         with self._system.cursor() as cursor:
@@ -122,6 +123,12 @@ class RedshiftDouble:
         with self._lock, self._system.cursor() as cursor:
             cursor.execute(f"INSERT INTO {SYSTEM_SCHEMA}.last_copy VALUES (%s, %s) ON CONFLICT (session_id) "
                            "DO UPDATE SET query_id = EXCLUDED.query_id", (session_id, query_id))
+
+    def bucket_region(self, bucket: str) -> str:
+        """A bucket's region (asked once a bucket: a COPY of 20,000 files reads 20,000 objects)."""
+        if bucket not in self._regions:
+            self._regions[bucket] = self.s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+        return self._regions[bucket]
 
     def next_query_id(self) -> int:
         with self._lock, self._system.cursor() as cursor:
@@ -282,6 +289,10 @@ class CopyError(Exception):
         self.detail = (column, column_type, length, 0, code, message)
 
 
+class _Missing(Exception):
+    """A manifest entry that is not mandatory and not found: COPY goes on without it."""
+
+
 class _Copy:
     """COPY table [(columns)] FROM 's3://...' with the parameters the toolkit sends, as documented
     (https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html)."""
@@ -329,7 +340,7 @@ class _Copy:
 
     def _read(self, uri: str, what: str) -> bytes:
         bucket, _, key = uri[len("s3://"):].partition("/")
-        region = self.double.s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+        region = self.double.bucket_region(bucket)
         # "If the REGION parameter is specified, all resources, including a manifest file or multiple
         # Amazon S3 buckets, must be located in the specified Region"; without it COPY "assumes that
         # the Amazon S3 bucket is in the same AWS Region as the Amazon Redshift cluster"
@@ -341,23 +352,19 @@ class _Copy:
         try:
             return self.double.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except self.double.s3.exceptions.NoSuchKey:
+            if what is None:  # a manifest entry that is not mandatory
+                raise _Missing() from None
             raise self.fail(f"S3ServiceException:The specified key does not exist. ({what} {uri})") from None
 
-    def files(self) -> list[str]:
+    def files(self) -> list[tuple[str, bool]]:
+        """The manifest's (url, mandatory) entries: each is read in turn, and a missing one fails the COPY
+        only if mandatory."""
         if "MANIFEST" not in self.options:
             raise AssertionError("the double runs COPY with MANIFEST only, the toolkit's one form")
         # https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html:
         # "mandatory ... If true, COPY terminates if it doesn't find the file"
         manifest = json.loads(self._read(self.source, "manifest"))
-        files = []
-        for entry in manifest["entries"]:
-            bucket, _, key = entry["url"][len("s3://"):].partition("/")
-            exists = bool(self.double.s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount"))
-            if exists:
-                files.append(entry["url"])
-            elif entry.get("mandatory"):
-                raise self.fail(f"S3ServiceException:The specified key does not exist. (manifest entry {entry['url']})")
-        return files
+        return [(entry["url"], bool(entry.get("mandatory"))) for entry in manifest["entries"]]
 
     # -------------------------------------------------------------- JSON
 
@@ -383,8 +390,11 @@ class _Copy:
         self.double.set_last_copy(session_id, query_id)
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         rows, errors = [], []
-        for uri in files:
-            for line, record in _records(self._input(uri)):
+        for uri, mandatory in files:
+            data = self._input(uri, mandatory)
+            if data is None:
+                continue
+            for line, record in _records(data):
                 try:
                     rows.append(self._row(record, paths, ignorecase))
                 except CopyError as error:
@@ -406,11 +416,15 @@ class _Copy:
             names = ", ".join(name for name, _, _ in self.columns)
             execute_values(self.cursor, f"INSERT INTO {self.table} ({names}) VALUES %s", rows, page_size=1000)
 
-    def _input(self, uri: str) -> bytes:
-        """An input file's bytes; with GZIP, uncompressed: "The COPY operation reads each compressed file and
-        uncompresses the data as it loads", so a rejected row's line_number is its line in the uncompressed file
+    def _input(self, uri: str, mandatory: bool) -> bytes | None:
+        """An input file's bytes (None: missing and not mandatory); with GZIP, uncompressed: "The COPY
+        operation reads each compressed file and uncompresses the data as it loads", so a rejected row's
+        line_number is its line in the uncompressed file
         (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html)."""
-        data = self._read(uri, "input file")
+        try:
+            data = self._read(uri, "input file" if mandatory else None)
+        except _Missing:
+            return None
         if "GZIP" not in self.options:
             return data
         try:
