@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from helpers import PG_PASSWORD, PG_USER, Inputs, free_port, new_database, pg_bindir, write_config
+from redshift_double import Warehouses
 
 pytest_plugins = ["aws_helpers"]
 
@@ -90,3 +91,12 @@ def pg_server():
 def pg_database(pg_server) -> dict[str, str]:
     """A fresh, empty database on the session's server, per test."""
     return new_database(pg_server)
+
+
+@pytest.fixture
+def warehouses(pg_server, aws, monkeypatch, tmp_path) -> Warehouses:
+    """Redshift warehouses on the double (reading moto's S3, directly or over the Data API) and DuckDB ones."""
+    made = Warehouses(pg_server, aws.s3, monkeypatch, tmp_path)
+    yield made
+    for double in made.doubles.values():
+        double.close()

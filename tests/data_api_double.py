@@ -6,7 +6,9 @@ a statement's status goes SUBMITTED -> STARTED -> FINISHED (or FAILED with
 PostgreSQL's error text) over several describe_statement calls, results come
 `page_size` records a page with a NextToken, and a session (SessionKeepAliveSeconds,
 then SessionId) is one PostgreSQL connection, so BEGIN ... ROLLBACK means what it
-means there. batch_execute_statement runs its statements as one transaction.
+means there; a session not used for its SessionKeepAliveSeconds after its last
+statement ends, by ``clock`` (which a test may move), its open transaction rolled
+back. batch_execute_statement runs its statements as one transaction.
 
 The Data API serves only Redshift, so every statement sent to it goes through the
 Redshift gate (tests/redshift_gate.py) first, unless a test puts the PostgreSQL
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
 from decimal import Decimal
 
@@ -63,13 +66,17 @@ class PostgresDataApi:
     """The redshift-data operations the project calls, on one PostgreSQL database."""
 
     def __init__(self, database: dict[str, str], *, page_size: int = 3, running: tuple[str, ...] = ("SUBMITTED", "STARTED"),
-                 gate: bool = True, connect=psycopg2.connect):
+                 gate: bool = True, connect=psycopg2.connect, clock=time.monotonic):
         self.database = database  # [CLUSTER] settings of a test database (helpers.new_database)
         self.gate = gate  # every statement must pass the Redshift gate
         self.connect = connect  # psycopg2.connect, or the Redshift double's (tests/redshift_double.py)
         self.page_size = page_size
         self.running = running  # the statuses describe_statement reports before the end
         self.sessions: dict[str, psycopg2.extensions.connection] = {}
+        self.clock = clock
+        self.keepalive: dict[str, int] = {}  # session -> its SessionKeepAliveSeconds
+        self.idle_since: dict[str, float] = {}  # session -> when its last statement ended
+        self.expired: list[str] = []  # sessions ended by their keep-alive
         self.statements: dict[str, dict] = {}
         self.requests: list[tuple[str, dict]] = []
         self.describes = 0
@@ -88,6 +95,8 @@ class PostgresDataApi:
         finally:
             if session_id is None:
                 connection.close()
+            else:
+                self.idle_since[session_id] = self.clock()
         return {"Id": statement["Id"], **({"SessionId": session_id} if session_id else {})}
 
     def batch_execute_statement(self, **request) -> dict:
@@ -109,6 +118,8 @@ class PostgresDataApi:
         finally:
             if session_id is None:
                 connection.close()
+            else:
+                self.idle_since[session_id] = self.clock()
         return {"Id": statement["Id"], **({"SessionId": session_id} if session_id else {})}
 
     def describe_statement(self, **request) -> dict:
@@ -154,6 +165,11 @@ class PostgresDataApi:
         if session_id is not None:
             if any(key in request for key in ("ClusterIdentifier", "WorkgroupName", "Database", "DbUser", "SecretArn")):
                 raise _client_error(operation, "ValidationException", "SessionId cannot be used with a cluster, workgroup or database")
+            # "SessionKeepAliveSeconds: The number of seconds to keep the session alive after the query finishes"
+            # (https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ExecuteStatement.html)
+            if session_id in self.sessions and self.clock() - self.idle_since[session_id] > self.keepalive[session_id]:
+                self.sessions.pop(session_id).close()  # its open transaction rolled back, its locks released
+                self.expired.append(session_id)
             if session_id not in self.sessions:
                 raise _client_error(operation, "ValidationException", f"Session {session_id} is not available")
             return self.sessions[session_id], session_id
@@ -169,6 +185,7 @@ class PostgresDataApi:
         if "SessionKeepAliveSeconds" in request:
             session_id = str(uuid.uuid4())
             self.sessions[session_id] = connection
+            self.keepalive[session_id] = request["SessionKeepAliveSeconds"]
         return connection, session_id
 
     def _new(self, session_id: str | None) -> dict:

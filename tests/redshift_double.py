@@ -23,11 +23,19 @@ import gzip
 import json
 import re
 import threading
+import time
+import types
+from pathlib import Path
 
 import psycopg2
+from aws_helpers import BUCKET, REGION, ROLE_ARN
+from data_api_double import PostgresDataApi
+from helpers import PG_PASSWORD, REPO, new_database, write_config
 from psycopg2.extras import execute_values
 
 from redshift_gate import check as gate  # every statement passes the Redshift gate first
+from sparkify.engines import data_api
+from sparkify.engines import postgres as postgres_module
 
 _connect = psycopg2.connect  # the real one, whatever a test patches
 
@@ -88,6 +96,7 @@ class RedshiftDouble:
         self.statements: list[str] = []  # every statement sent, as sent
         self.user: str | None = None  # sessions log in as this database user instead (not the tables' owner)
         self._lock = threading.Lock()
+        self._regions: dict[str, str] = {}
         self._system = self._raw()
         self._system.autocommit = True
         with self._system.cursor() as cursor:
@@ -119,6 +128,12 @@ class RedshiftDouble:
         with self._lock, self._system.cursor() as cursor:
             cursor.execute(f"INSERT INTO {SYSTEM_SCHEMA}.last_copy VALUES (%s, %s) ON CONFLICT (session_id) "
                            "DO UPDATE SET query_id = EXCLUDED.query_id", (session_id, query_id))
+
+    def bucket_region(self, bucket: str) -> str:
+        """A bucket's region (asked once a bucket: a COPY of 20,000 files reads 20,000 objects)."""
+        if bucket not in self._regions:
+            self._regions[bucket] = self.s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+        return self._regions[bucket]
 
     def next_query_id(self) -> int:
         with self._lock, self._system.cursor() as cursor:
@@ -199,6 +214,69 @@ class DoubleCursor:
         self.cursor.close()
 
 
+# ------------------------------------------------------------------ warehouses on the double
+
+JSONPATHS = REPO / "data" / "sample" / "log_json_path.json"
+
+
+class Warehouses:
+    """Make a Redshift warehouse on the double reading s3://BUCKET/<name>/, or a DuckDB one reading a folder."""
+
+    def __init__(self, pg_server, s3, monkeypatch, tmp_path):
+        self.pg_server, self.s3, self.monkeypatch, self.tmp_path = pg_server, s3, monkeypatch, tmp_path
+        self.doubles: dict[str, RedshiftDouble] = {}
+        self.by_database: dict[str, RedshiftDouble] = {}
+        self.clients: dict[str, PostgresDataApi] = {}  # the Data API double of each via_api warehouse
+        self.clock = time.monotonic  # what the Data API doubles read to end an idle session (a test may move it)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(Bucket=BUCKET, Key="log_json_path.json", Body=JSONPATHS.read_bytes())
+        monkeypatch.setattr(postgres_module, "psycopg2", types.SimpleNamespace(connect=self._connect, Error=psycopg2.Error))
+        monkeypatch.setattr(data_api, "FIRST_POLL_SECONDS", 0.0001)
+        monkeypatch.setattr(data_api, "MAX_POLL_SECONDS", 0.001)
+
+    def _connect(self, **kwargs):
+        return self.by_database[kwargs["dbname"]].connect(**kwargs)
+
+    def redshift(self, name: str, *, via_api: bool = False, reads: str | None = None, **s3: str) -> Path:
+        """A warehouse on a double of its own, reading s3://BUCKET/<reads, else name>/; ``s3``: more [S3] settings."""
+        reads = reads or name
+        database = new_database(self.pg_server)
+        double = RedshiftDouble(database, PG_PASSWORD, self.s3, cluster_region=REGION)
+        self.doubles[name] = self.by_database[database["DB_NAME"]] = double
+        cluster = {"HOST": database["HOST"], "DB_PORT": database["DB_PORT"], "DB_NAME": database["DB_NAME"],
+                   "DB_USER": database["DB_USER"], "AUTH": "password", "IDENTIFIER": "sparkify-test", "REGION": REGION}
+        dwh = {"ENGINE": "redshift"}
+        if via_api:
+            dwh["CONNECTION"] = "data-api"
+            cluster = {key: cluster[key] for key in ("DB_NAME", "DB_USER", "IDENTIFIER", "REGION")}
+            client = PostgresDataApi(database, page_size=1000, running=(), connect=double.connect,
+                                     clock=lambda: self.clock())
+            self.clients[name] = client
+            self.monkeypatch.setattr(data_api, "new_client", lambda region: client)
+        return write_config(self.tmp_path / f"{name}.cfg", {
+            "DWH": dwh,
+            "CLUSTER": cluster,
+            "IAM_ROLE": {"ARN": ROLE_ARN},
+            "S3": {"LOG_DATA": f"s3://{BUCKET}/{reads}/log_data", "SONG_DATA": f"s3://{BUCKET}/{reads}/song_data",
+                   "LOG_JSONPATH": f"s3://{BUCKET}/log_json_path.json", "REGION": REGION,
+                   "MANIFEST_PREFIX": f"s3://{BUCKET}/manifests/{name}", **s3},
+        })
+
+    def upload(self, name: str, root: Path, relative: list[str] | None = None) -> None:
+        """Put root's files (or these, relative to root) under s3://BUCKET/<name>/."""
+        paths = [root / r for r in relative] if relative is not None else sorted(root.rglob("*.json"))
+        for path in paths:
+            key = f"{name}/{path.relative_to(root).as_posix()}"
+            self.s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+
+    def duckdb(self, name: str, root: Path) -> Path:
+        return write_config(self.tmp_path / f"{name}.cfg", {
+            "DWH": {"DUCKDB_PATH": str(self.tmp_path / f"{name}.duckdb")},
+            "S3": {"LOG_DATA": str(root / "log_data"), "SONG_DATA": str(root / "song_data"),
+                   "LOG_JSONPATH": str(JSONPATHS)},
+        })
+
+
 # ------------------------------------------------------------------ COPY
 
 _TOKEN = re.compile(r"'((?:[^'\\]|''|\\.)*)'|(\()([^)]*)\)|([^\s']+)")
@@ -214,6 +292,10 @@ class CopyError(Exception):
     def __init__(self, column: str, column_type: str, length: str, code: int, message: str):
         super().__init__(message)
         self.detail = (column, column_type, length, 0, code, message)
+
+
+class _Missing(Exception):
+    """A manifest entry that is not mandatory and not found: COPY goes on without it."""
 
 
 class _Copy:
@@ -263,7 +345,7 @@ class _Copy:
 
     def _read(self, uri: str, what: str) -> bytes:
         bucket, _, key = uri[len("s3://"):].partition("/")
-        region = self.double.s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+        region = self.double.bucket_region(bucket)
         # "If the REGION parameter is specified, all resources, including a manifest file or multiple
         # Amazon S3 buckets, must be located in the specified Region"; without it COPY "assumes that
         # the Amazon S3 bucket is in the same AWS Region as the Amazon Redshift cluster"
@@ -275,36 +357,19 @@ class _Copy:
         try:
             return self.double.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except self.double.s3.exceptions.NoSuchKey:
+            if what is None:  # a manifest entry that is not mandatory
+                raise _Missing() from None
             raise self.fail(f"S3ServiceException:The specified key does not exist. ({what} {uri})") from None
 
-    def _content(self, uri: str) -> bytes:
-        """An input file's text. GZIP: "the input file or files are in compressed gzip format (.gz
-        files). The COPY operation reads each compressed file and uncompresses the data as it loads";
-        a line number is then a line of the uncompressed text
-        (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html)."""
-        data = self._read(uri, "input file")
-        if "GZIP" in self.options:
-            try:
-                return gzip.decompress(data)
-            except OSError:
-                raise self.fail(f"gzip: invalid compressed data ({uri})") from None
-        return data
-
-    def files(self) -> list[str]:
+    def files(self) -> list[tuple[str, bool]]:
+        """The manifest's (url, mandatory) entries: each is read in turn, and a missing one fails the COPY
+        only if mandatory."""
         if "MANIFEST" not in self.options:
             raise AssertionError("the double runs COPY with MANIFEST only, the toolkit's one form")
         # https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html:
         # "mandatory ... If true, COPY terminates if it doesn't find the file"
         manifest = json.loads(self._read(self.source, "manifest"))
-        files = []
-        for entry in manifest["entries"]:
-            bucket, _, key = entry["url"][len("s3://"):].partition("/")
-            exists = bool(self.double.s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount"))
-            if exists:
-                files.append(entry["url"])
-            elif entry.get("mandatory"):
-                raise self.fail(f"S3ServiceException:The specified key does not exist. (manifest entry {entry['url']})")
-        return files
+        return [(entry["url"], bool(entry.get("mandatory"))) for entry in manifest["entries"]]
 
     # -------------------------------------------------------------- JSON
 
@@ -330,8 +395,11 @@ class _Copy:
         self.double.set_last_copy(session_id, query_id)
         started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         rows, errors = [], []
-        for uri in files:
-            for line, record in _records(self._content(uri)):
+        for uri, mandatory in files:
+            data = self._input(uri, mandatory)
+            if data is None:
+                continue
+            for line, record in _records(data):
                 try:
                     rows.append(self._row(record, paths, ignorecase))
                 except CopyError as error:
@@ -352,6 +420,22 @@ class _Copy:
         if rows:
             names = ", ".join(name for name, _, _ in self.columns)
             execute_values(self.cursor, f"INSERT INTO {self.table} ({names}) VALUES %s", rows, page_size=1000)
+
+    def _input(self, uri: str, mandatory: bool) -> bytes | None:
+        """An input file's bytes (None: missing and not mandatory); with GZIP, uncompressed: "The COPY
+        operation reads each compressed file and uncompresses the data as it loads", so a rejected row's
+        line_number is its line in the uncompressed file
+        (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html)."""
+        try:
+            data = self._read(uri, "input file" if mandatory else None)
+        except _Missing:
+            return None
+        if "GZIP" not in self.options:
+            return data
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise self.fail(f"gzip: {uri}: {exc}") from None
 
     def _row(self, record, paths, ignorecase: bool) -> tuple:
         if isinstance(record, _Malformed):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 import pytest
 from aws_helpers import BUCKET
@@ -326,3 +327,40 @@ def test_another_s3_root_stops_the_run_naming_both_roots(bucket, s3_warehouse, d
         "would look new and be loaded twice: set LOG_DATA back, or python etl.py --full-refresh rebuilds from the new one"
     ]
     assert downloads == [] and record(config) == before
+
+
+def test_a_local_engine_fetches_every_new_object_once_through_the_bounded_transfer_pool(bucket, s3_warehouse, monkeypatch):
+    """Every object a run loads comes through s3.download_objects (boto3's transfer manager): each fetched
+    once, by the pool's threads, never more at once than its workers."""
+    for number in range(40):
+        put(bucket, f"raw/song_data/B/{number:02d}.json", json.dumps(song(f"SO{number}", "T", "AR", "A", 1.0)).encode())
+    gets: list[tuple[str, bool]] = []  # (key, fetched by a pool thread)
+    running, most = [0], [0]
+
+    class Watched(s3.Clients):
+        def get(self, service, region=None):
+            client = super().get(service, region)
+
+            def before(params, **_):
+                gets.append((params["Key"], threading.current_thread() is not threading.main_thread()))
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+
+            def after(**_):
+                running[0] -= 1
+
+            client.meta.events.register("before-parameter-build.s3.GetObject", before)
+            client.meta.events.register("after-call.s3.GetObject", after)
+            return client
+
+    monkeypatch.setattr(s3, "Clients", Watched)
+
+    assert build(s3_warehouse) == 0
+
+    listed = [obj["Key"] for obj in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    inputs_loaded = sorted(key for key in listed if key.startswith(("raw/log_data/", "raw/song_data/")))
+    assert len(inputs_loaded) == 42
+    assert sorted(key for key, _ in gets if key in inputs_loaded) == inputs_loaded  # each once
+    assert all(by_pool for key, by_pool in gets if key in inputs_loaded)
+    assert 1 <= most[0] <= s3.TRANSFER_WORKERS
+    assert fetch(s3_warehouse, "SELECT COUNT(*) FROM songs") == [(41,)]

@@ -9,88 +9,20 @@ the double, which runs the engine's own DDL, COPY, LOCK, record, upserts and rej
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
-import types
 from pathlib import Path
 
 import psycopg2
 import pytest
-from aws_helpers import BUCKET, REGION, ROLE_ARN, aws  # noqa: F401  (fixture)
-from helpers import PG_PASSWORD, REPO, build, event, fetch, new_database, play, run, song, write_config
-from data_api_double import PostgresDataApi
-from redshift_double import DoubleCursor, RedshiftDouble
+from aws_helpers import BUCKET, ROLE_ARN
+from helpers import PG_PASSWORD, build, event, fetch, play, run, song
+from redshift_double import DoubleCursor
 from test_incremental import differences, etl_run, orders, source, star, ts  # noqa: F401  (fixture)
 
 import create_tables
 import etl
 import sql_queries as sql
-from sparkify import config as config_module
-from sparkify.engines import base, data_api
-from sparkify.engines import postgres as postgres_module
-
-JSONPATHS = REPO / "data" / "sample" / "log_json_path.json"
-
-
-class Warehouses:
-    """Make a Redshift warehouse on the double reading s3://BUCKET/<name>/, or a DuckDB one reading a folder."""
-
-    def __init__(self, pg_server, s3, monkeypatch, tmp_path):
-        self.pg_server, self.s3, self.monkeypatch, self.tmp_path = pg_server, s3, monkeypatch, tmp_path
-        self.doubles: dict[str, RedshiftDouble] = {}
-        self.by_database: dict[str, RedshiftDouble] = {}
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_object(Bucket=BUCKET, Key="log_json_path.json", Body=JSONPATHS.read_bytes())
-        monkeypatch.setattr(postgres_module, "psycopg2", types.SimpleNamespace(connect=self._connect, Error=psycopg2.Error))
-        monkeypatch.setattr(data_api, "FIRST_POLL_SECONDS", 0.0001)
-        monkeypatch.setattr(data_api, "MAX_POLL_SECONDS", 0.001)
-
-    def _connect(self, **kwargs):
-        return self.by_database[kwargs["dbname"]].connect(**kwargs)
-
-    def redshift(self, name: str, *, via_api: bool = False) -> Path:
-        database = new_database(self.pg_server)
-        double = RedshiftDouble(database, PG_PASSWORD, self.s3, cluster_region=REGION)
-        self.doubles[name] = self.by_database[database["DB_NAME"]] = double
-        cluster = {"HOST": database["HOST"], "DB_PORT": database["DB_PORT"], "DB_NAME": database["DB_NAME"],
-                   "DB_USER": database["DB_USER"], "AUTH": "password", "IDENTIFIER": "sparkify-test", "REGION": REGION}
-        dwh = {"ENGINE": "redshift"}
-        if via_api:
-            dwh["CONNECTION"] = "data-api"
-            cluster = {key: cluster[key] for key in ("DB_NAME", "DB_USER", "IDENTIFIER", "REGION")}
-            client = PostgresDataApi(database, page_size=1000, running=(), connect=double.connect)
-            self.monkeypatch.setattr(data_api, "new_client", lambda region: client)
-        return write_config(self.tmp_path / f"{name}.cfg", {
-            "DWH": dwh,
-            "CLUSTER": cluster,
-            "IAM_ROLE": {"ARN": ROLE_ARN},
-            "S3": {"LOG_DATA": f"s3://{BUCKET}/{name}/log_data", "SONG_DATA": f"s3://{BUCKET}/{name}/song_data",
-                   "LOG_JSONPATH": f"s3://{BUCKET}/log_json_path.json", "REGION": REGION,
-                   "MANIFEST_PREFIX": f"s3://{BUCKET}/manifests/{name}"},
-        })
-
-    def upload(self, name: str, root: Path, relative: list[str] | None = None) -> None:
-        """Put root's files (or these, relative to root) under s3://BUCKET/<name>/."""
-        paths = [root / r for r in relative] if relative is not None else sorted(root.rglob("*.json"))
-        for path in paths:
-            key = f"{name}/{path.relative_to(root).as_posix()}"
-            self.s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
-
-    def duckdb(self, name: str, root: Path) -> Path:
-        return write_config(self.tmp_path / f"{name}.cfg", {
-            "DWH": {"DUCKDB_PATH": str(self.tmp_path / f"{name}.duckdb")},
-            "S3": {"LOG_DATA": str(root / "log_data"), "SONG_DATA": str(root / "song_data"),
-                   "LOG_JSONPATH": str(JSONPATHS)},
-        })
-
-
-@pytest.fixture
-def warehouses(pg_server, aws, monkeypatch, tmp_path):  # noqa: F811
-    made = Warehouses(pg_server, aws.s3, monkeypatch, tmp_path)
-    yield made
-    for double in made.doubles.values():
-        double.close()
 
 
 def first_day(root: Path) -> Path:

@@ -268,11 +268,14 @@ def pack(
     workers: int = DEFAULT_WORKERS,
     s3=None,
     progress: Callable[[int], PackingProgress] = PackingProgress,
+    keepalive: Callable[[], None] | None = None,
 ) -> Packed:
     """Read the grouped files and write one gzip part per group under prefix/<run id>/packed/.
 
     A file found not clean JSON moves to its table's files COPY'd as they are
     (its group's part is written without it). Returns the parts, per table.
+    ``keepalive`` is called after each file (in this thread): the engine keeps
+    its session in use while packing takes minutes.
     """
     started = time.perf_counter()
     s3 = s3 or client(region, workers)
@@ -287,6 +290,8 @@ def pack(
             contents = fetched(s3, [file for _, file in flat], workers)
             for (number, _), (file, data) in zip(flat, contents):
                 shown.read(len(data))
+                if keepalive:
+                    keepalive()
                 if not is_clean_json(data):
                     log.info("  not packed (not clean JSON, COPY reads it as it is): %s", file.location)
                     plan.as_they_are.append(file)

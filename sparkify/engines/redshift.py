@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from time import monotonic
 
 import sql_queries as sql
 from sparkify import schema  # which input fills which staging table
@@ -62,6 +63,10 @@ ORDER BY file_name, line_number
 """
 LOAD_ERRORS_OF_LAST_COPY = _LOAD_ERRORS.format(where="query_id = pg_last_copy_id()")
 LOAD_ERRORS_SINCE = _LOAD_ERRORS.format(where="session_id = pg_backend_pid()\n  AND query_id > %s")
+# While packing, a statement at least this often: half the Data API session's SessionKeepAliveSeconds
+# (sparkify/engines/data_api.py), so a run's session never ends between two of its statements.
+KEEP_ALIVE_SECONDS = 60.0
+
 # SYS_LOAD_ERROR_DETAIL.file_name is CHAR(256): a longer s3:// URI comes back cut to 256 bytes.
 FILE_NAME_BYTES = 256
 LOAD_ERROR_COLUMNS = schema.table("load_errors").column_names  # what the rows read back fill
@@ -266,6 +271,9 @@ class RedshiftEngine(PostgresEngine):
         if self.run_lock_table not in self.existing_tables():  # made once, by the first run (a user who may create tables)
             # "IF NOT EXISTS": https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
             self.execute(f"CREATE TABLE IF NOT EXISTS {self.run_lock_table} (held BOOLEAN)")
+        config = getattr(self, "config", None)
+        if config is not None and config.inputs.pack_threshold > 0:
+            self.slices()  # before BEGIN: packing may need it, and it may fail (see slices)
         wait_for(self._try_run_lock, self.name)
         self._in_run = True
         try:
@@ -410,18 +418,30 @@ class RedshiftEngine(PostgresEngine):
 
     # --- packing (sparkify/aws/packing.py): the batch's small files into a few gzip parts
 
+    _slices: int | None = None
+    _slices_asked = False
+
     def slices(self) -> int | None:
         """The cluster's slices (parts are at least as many), or None where there are none to ask about.
 
         STV_SLICES "is visible to all users. Superusers can see all rows; regular users can
         see only their own data" (https://docs.aws.amazon.com/redshift/latest/dg/r_STV_SLICES.html):
-        no rows, and parts are by size alone. Redshift Serverless has no slices to ask about and is
-        not asked: this runs inside the run's transaction, which a failed statement would abort.
+        no rows, or no view (Serverless, the double), and parts are by size alone.
+        Asked once, never inside the run's transaction (exclusive() asks before BEGIN): a
+        statement that fails there aborts the whole transaction, and Redshift has no SAVEPOINT.
         """
         if self.config.serverless:
-            return None
-        rows = self.query("SELECT COUNT(*) FROM stv_slices")
-        return int(rows[0][0]) if rows and rows[0][0] else None
+            return None  # Serverless has no slices to ask about
+        if not self._slices_asked:
+            if self._in_run:
+                return None
+            self._slices_asked = True
+            try:
+                rows = self.query("SELECT COUNT(*) FROM stv_slices")
+            except WarehouseError:
+                rows = None
+            self._slices = int(rows[0][0]) if rows and rows[0][0] else None
+        return self._slices
 
     def pack_plan(self, batch: Batch) -> dict:
         """Per staging table, which new files would be packed into which parts (nothing is read)."""
@@ -535,12 +555,27 @@ class RedshiftEngine(PostgresEngine):
         inputs = self.config.inputs
         files = sum(plan.packed_files for plan in plans.values())
         log.info("  packing %s smaller than %s bytes ...", _files(files), f"{inputs.pack_threshold:,}")
-        packed = packing.pack(plans, inputs.manifest_prefix, batch.run_id, region=inputs.region, workers=inputs.pack_workers)
+        packed = packing.pack(plans, inputs.manifest_prefix, batch.run_id, region=inputs.region,
+                              workers=inputs.pack_workers, keepalive=self._keep_alive())
         log.info(
             "  packed %s (%.1f MB) into %s parts in %.1f s",
             _files(packed.files), packed.bytes / 1e6, f"{packed.part_count:,}", packed.seconds,
         )
         return packed
+
+    def _keep_alive(self) -> Callable[[], None]:
+        """A cheap statement at most every KEEP_ALIVE_SECONDS while packing sends none: over the Data API
+        a session ends SessionKeepAliveSeconds (120 s) after its last statement, and the run's transaction
+        and lock with it (https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ExecuteStatement.html);
+        packing hundreds of thousands of files takes longer than that."""
+        last = [monotonic()]
+
+        def keep_alive() -> None:
+            if monotonic() - last[0] >= KEEP_ALIVE_SECONDS:
+                self.query("SELECT 1")
+                last[0] = monotonic()
+
+        return keep_alive
 
 
 def full_file_names(rows: list[tuple], batch: Batch) -> list[tuple]:
