@@ -12,7 +12,6 @@ from sparkify.config import load_config
 from sparkify.engines import connect
 
 
-
 def described_tables() -> str:
     """The tables it creates, from the same list it creates them from (sql.ALL_TABLES), grouped."""
     named = {

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from sparkify import cli
+from sparkify.config import SAMPLE_DIR
 from sparkify.provision import provision, settings
 from sparkify.provision.waiting import DEFAULT_WAIT_MINUTES
-from sparkify.config import SAMPLE_DIR
 
 
 def main(argv=None) -> int:

@@ -27,7 +27,6 @@ from urllib.parse import urlparse
 from sparkify.errors import ConfigError
 from sparkify.secret_files import PASSWORD_ENV_VAR, load_env, refuse_secrets
 
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
 DEFAULT_CONFIG_NAME = "dwh.cfg"

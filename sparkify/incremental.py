@@ -281,10 +281,15 @@ def say_same_content(batch: Batch) -> None:
         other = {file.name: name for file, name in batch.same_content if file.source == source}
         warn_each(
             log, list(other),
-            lambda name: f"warning: {source} file {name} has the same content as {other[name]}: recorded, "
-                         "not loaded again (python etl.py --full-refresh to load every name)",
-            lambda count, names: f"warning: {count:,} {source} files have the same content as a file loaded: "
-                                 f"recorded, not loaded again ({names})",
+            # each warning is written before the loop moves on; the defaults bind this input's values anyway
+            lambda name, source=source, other=other: (
+                f"warning: {source} file {name} has the same content as {other[name]}: recorded, "
+                "not loaded again (python etl.py --full-refresh to load every name)"
+            ),
+            lambda count, names, source=source: (
+                f"warning: {count:,} {source} files have the same content as a file loaded: "
+                f"recorded, not loaded again ({names})"
+            ),
         )
 
 
@@ -293,7 +298,7 @@ def record_rows(batch: Batch, staged: dict[str, int] | None, rejects: dict[str, 
 
     ``staged`` is None when the loader does not count per file (Redshift's COPY).
     """
-    loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     return [
         (
             file.source,

@@ -486,7 +486,10 @@ class LocalJsonReader:
     def _load_events(self, spec: _Spec, files: LocalFiles, by_line: set[str], report: ReadReport) -> None:
         started = time.perf_counter()
         # DuckDB's reader takes each name as a glob pattern: names with * ? [ go by line
-        slow = [path for path in files.events if path in by_line or _needs_line_by_line(path, files.name(path)) or _GLOB.search(path)]
+        slow = [
+            path for path in files.events
+            if path in by_line or _needs_line_by_line(path, files.name(path)) or _GLOB.search(path)
+        ]
         slow_set = set(slow)
         fast = [path for path in files.events if path not in slow_set]
         with ThreadPoolExecutor(max_workers=1) as pool:

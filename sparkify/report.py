@@ -76,7 +76,8 @@ def planned(engine: Engine, batch: Batch, max_errors: int) -> RunSummary:
         lines.append("  INSERT INTO loaded_files ... (one row per file above);")
         lines.extend(f"  {statement};" for statement in sql.STAGING_EMPTIED)
     return RunSummary(
-        target=engine.config.describe(full=True), staging=None, inputs=batch.counts(), full_refresh=batch.full_refresh, plan=lines,
+        target=engine.config.describe(full=True), staging=None, inputs=batch.counts(), full_refresh=batch.full_refresh,
+        plan=lines,
         packed=None if batch.empty else engine.packing(batch),
     )
 

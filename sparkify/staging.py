@@ -118,7 +118,8 @@ def replacing(engine) -> Iterator[None]:
 
 
 def _read_local(engine, files: LocalFiles, workdir: Path, batch: Batch, record: Record | None) -> ReadReport:
-    """The local reader into the engine's local DuckDB; then, when that is not the warehouse itself, its rows into the warehouse."""
+    """The local reader into the engine's local DuckDB; then, when that is not the warehouse itself, its rows
+    into the warehouse."""
     with engine.local_staging(workdir) as local:
         report = LocalJsonReader(local, workdir, replace=replacing).load(files)
         changed_while_read(batch)

@@ -18,10 +18,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from sparkify.provision import waiting as cluster_module
-from sparkify.provision import network
 from sparkify.aws.clients import Clients, new_session
 from sparkify.config import CONFIG_ENV_VAR, PASSWORD_ENV_VAR
+from sparkify.provision import network
+from sparkify.provision import waiting as cluster_module
 
 REGION = "us-west-2"
 ACCOUNT = DEFAULT_ACCOUNT_ID

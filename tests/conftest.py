@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from helpers import PG_PASSWORD, PG_USER, Inputs, free_port, new_database, pg_bindir, write_config
 from redshift_double import Warehouses
 
@@ -100,3 +99,27 @@ def warehouses(pg_server, aws, monkeypatch, tmp_path) -> Warehouses:
     yield made
     for double in made.doubles.values():
         double.close()
+
+
+@pytest.fixture
+def new_warehouse(request, engine_name, monkeypatch):
+    """Make a config for a fresh, empty warehouse in a folder, reading input_dir (default folder/input)."""
+    server = None
+    if engine_name == "postgres":
+        server = request.getfixturevalue("pg_server")
+        monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+
+    def make(folder: Path, input_dir: Path | None = None) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        input_dir = input_dir or folder / "input"
+        for name in ("log_data", "song_data"):
+            (input_dir / name).mkdir(parents=True, exist_ok=True)
+        sections = {
+            "DWH": {"ENGINE": engine_name, "DUCKDB_PATH": str(folder / "warehouse.duckdb")},
+            "S3": {"LOG_DATA": str(input_dir / "log_data"), "SONG_DATA": str(input_dir / "song_data")},
+        }
+        if server:
+            sections["CLUSTER"] = new_database(server)
+        return write_config(folder / "dwh.cfg", sections)
+
+    return make

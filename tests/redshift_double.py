@@ -32,8 +32,8 @@ from aws_helpers import BUCKET, REGION, ROLE_ARN
 from data_api_double import PostgresDataApi
 from helpers import PG_PASSWORD, REPO, new_database, write_config
 from psycopg2.extras import execute_values
-
 from redshift_gate import check as gate  # every statement passes the Redshift gate first
+
 from sparkify.engines import data_api
 from sparkify.engines import postgres as postgres_module
 
@@ -393,7 +393,7 @@ class _Copy:
         session_id, database, table_id = self.cursor.fetchone()
         # "The value for PG_LAST_COPY_ID is updated when the COPY command begins the load process"
         self.double.set_last_copy(session_id, query_id)
-        started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         rows, errors = [], []
         for uri, mandatory in files:
             data = self._input(uri, mandatory)

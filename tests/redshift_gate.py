@@ -80,7 +80,7 @@ def check(statement: str) -> None:
         raise AssertionError(f"Redshift gate: {first}\n  - " + "\n  - ".join(problems))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def problems_of(statement: str) -> tuple[str, ...]:
     """Every reason the statement fails the gate (empty when it passes)."""
     text, parameters = _with_sentinels(statement)

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-
 from helpers import PG_PASSWORD, Inputs, build, new_database, play, raw_plays, song, write_config
+
 from sparkify import analytics
 from sparkify.analytics import Filters, WarehouseUnavailable
 from sparkify.errors import SparkifyError

@@ -10,19 +10,18 @@ from pathlib import Path
 
 import pytest
 from aws_helpers import BUCKET, IDENTIFIER, PASSWORD, REGION, ROLE_ARN, no_credentials, write_cfg
-from helpers import redshift_example
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
+from helpers import redshift_example
 
-from sparkify.aws import NO_CREDENTIALS, AwsError, download_file, download_objects, list_prefix
-from sparkify.provision import cluster as clusters
-from sparkify.aws import s3
-from sparkify.provision import files, iam, network, settings
+from sparkify.aws import NO_CREDENTIALS, AwsError, download_file, download_objects, list_prefix, s3
 from sparkify.aws.clients import Clients, new_session
 from sparkify.aws.faults import aws_call
 from sparkify.config import PROJECT_DIR, read_file
 from sparkify.errors import ConfigError, InputError
+from sparkify.provision import cluster as clusters
+from sparkify.provision import files, iam, network, settings
 
 EXAMPLE = PROJECT_DIR / "dwh.cfg.example"
 
@@ -450,7 +449,7 @@ def test_refused_upload_is_one_line_too():
             try:
                 raise client_error("AccessDenied", "Access Denied", "PutObject")
             except ClientError as exc:
-                raise S3UploadFailedError(f"Failed to upload a.json to b/a.json: {exc}")
+                raise S3UploadFailedError(f"Failed to upload a.json to b/a.json: {exc}") from exc
     assert str(caught.value) == (
         "cannot upload a.json to s3://b/a.json: access denied (PutObject) - use AWS credentials whose policy "
         "allows PutObject, or ask your AWS administrator for it"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import clean_redshift
-import setup_cluster
 from aws_helpers import (
     BUCKET,
     GROUP,
@@ -21,8 +19,9 @@ from aws_helpers import (
 from moto.ec2.exceptions import DependencyViolationError
 from moto.ec2.models.security_groups import SecurityGroupBackend
 
+import clean_redshift
+import setup_cluster
 from sparkify.provision import iam
-
 
 
 def clean(capsys, config, *args):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from helpers import REPO, free_port, build, event, play, run, song, table, write_config
+from helpers import REPO, build, event, free_port, play, run, song, table, write_config
 
 import create_tables
 import etl

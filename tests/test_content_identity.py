@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 from helpers import build, event, fetch, play, run, song
-from test_incremental import differences, etl_run, everything, new_warehouse, star, ts  # noqa: F401 (fixture)
+from test_incremental import differences, etl_run, everything, star, ts
 
 import etl
 from sparkify import staging

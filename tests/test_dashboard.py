@@ -31,9 +31,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from helpers import REPO, free_port, generated_warehouse, raw_plays, write_config
+from streamlit.testing.v1 import AppTest
 
 DASHBOARD = REPO / "dashboard.py"
 BUILD_COMMAND = "python create_tables.py && python etl.py"

@@ -16,8 +16,8 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import PG_PASSWORD, Inputs, build, new_database, play, postgres_over_the_data_api, song, table, write_config
 from data_api_double import PostgresDataApi
+from helpers import PG_PASSWORD, Inputs, build, new_database, play, postgres_over_the_data_api, song, table, write_config
 
 import sql_queries as sql
 from sparkify.config import DataApi, load_config

@@ -10,7 +10,7 @@ checks the request and gives the answer.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg2
 import pytest
@@ -28,7 +28,7 @@ from sparkify.errors import WarehouseError
 
 HOST = "sparkify-test.abc123.us-west-2.redshift.amazonaws.com"
 TEMPORARY = "Temporary-Passw0rd-from-AWS"
-LATER = datetime(2030, 1, 1, tzinfo=timezone.utc)
+LATER = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def write_cfg(tmp_path, **cluster):

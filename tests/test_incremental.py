@@ -15,11 +15,11 @@ import os
 import random
 import shutil
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import PG_PASSWORD, build, event, fetch, new_database, play, run, song, write_config
+from helpers import build, event, fetch, play, run, song
 
 import create_tables
 import etl
@@ -89,36 +89,12 @@ def etl_run(config: Path, capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture
-def new_warehouse(request, engine_name, monkeypatch):
-    """Make a config for a fresh, empty warehouse in a folder, reading input_dir (default folder/input)."""
-    server = None
-    if engine_name == "postgres":
-        server = request.getfixturevalue("pg_server")
-        monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
-
-    def make(folder: Path, input_dir: Path | None = None) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        input_dir = input_dir or folder / "input"
-        for name in ("log_data", "song_data"):
-            (input_dir / name).mkdir(parents=True, exist_ok=True)
-        sections = {
-            "DWH": {"ENGINE": engine_name, "DUCKDB_PATH": str(folder / "warehouse.duckdb")},
-            "S3": {"LOG_DATA": str(input_dir / "log_data"), "SONG_DATA": str(input_dir / "song_data")},
-        }
-        if server:
-            sections["CLUSTER"] = new_database(server)
-        return write_config(folder / "dwh.cfg", sections)
-
-    return make
-
-
 # ----------------------------------------------------------------- the input of the main test
 
 
 def ts(day: int, second: int) -> int:
     """Epoch ms of 2018-11-<day> 12:00:<second> UTC."""
-    return int(datetime(2018, 11, day, 12, 0, second, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(2018, 11, day, 12, 0, second, tzinfo=UTC).timestamp() * 1000)
 
 
 def crafted_days() -> dict[int, list[dict]]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import codecs
 import json
 
-import etl
 from helpers import build, event, fetch, loaded_rows, play, song, table
+
+import etl
 
 TS = 1541105830796
 

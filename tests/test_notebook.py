@@ -17,10 +17,9 @@ import sys
 
 import nbformat
 import pytest
+from helpers import PG_PASSWORD, REPO, generated_warehouse, raw_plays, write_config
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-
-from helpers import PG_PASSWORD, REPO, generated_warehouse, raw_plays, write_config
 
 NOTEBOOK = REPO / "notebooks" / "analytics.ipynb"
 QUESTIONS = 7  # the seven questions, one plot at least each

@@ -9,14 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import psycopg2
 import pytest
 from helpers import PG_PASSWORD, REPO, build, fetch, loaded_rows, play, run, song, write_config
 
 import create_tables
 import etl
-import sql_queries as sql
 from sparkify.engines import base
 from sparkify.engines.postgres import RUN_LOCK_KEY
 from sparkify.sample_data import generate

@@ -18,12 +18,12 @@ from test_redshift import ARN, Copy, FakeRedshift
 
 from sparkify import incremental, report, staging
 from sparkify.aws import packing
-from sparkify.provision import iam
-from sparkify.provision.settings import S3Location
 from sparkify.config import load_config
 from sparkify.engines.redshift import RedshiftEngine
 from sparkify.errors import InputError, WarehouseError
 from sparkify.incremental import Batch, Listing
+from sparkify.provision import iam
+from sparkify.provision.settings import S3Location
 from sparkify.staging import StagingResult
 
 RAW = f"s3://{BUCKET}/raw"

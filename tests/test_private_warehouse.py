@@ -12,18 +12,18 @@ import os
 import shutil
 from pathlib import Path
 
+import psycopg2
+import pytest
+from aws_helpers import GROUP, IDENTIFIER, ROLE, ROLE_ARN, answer, create_cluster_requests, invoke, write_cfg
+from data_api_double import PostgresDataApi
+from helpers import PG_PASSWORD, Inputs, new_database, play, postgres_over_the_data_api, run, song
+from test_serverless import CREATE_NAMESPACE, CREATE_WORKGROUP, HOST, NAMESPACE, WORKGROUP, found, namespace, not_found
+from test_serverless import workgroup as a_workgroup
+
 import clean_redshift
 import create_tables
 import etl
-import psycopg2
-import pytest
 import setup_cluster
-from aws_helpers import GROUP, IDENTIFIER, ROLE, ROLE_ARN, answer, create_cluster_requests, invoke, write_cfg
-from test_serverless import CREATE_NAMESPACE, CREATE_WORKGROUP, HOST, NAMESPACE, WORKGROUP, found, namespace, not_found
-from helpers import PG_PASSWORD, Inputs, new_database, play, postgres_over_the_data_api, run, song
-from data_api_double import PostgresDataApi
-from test_serverless import workgroup as a_workgroup
-
 import sql_queries as sql
 from sparkify.analytics import open_warehouse
 from sparkify.config import PASSWORD_ENV_VAR, SAMPLE_DIR, load_config, read_file

@@ -10,7 +10,6 @@ import json
 from collections import Counter
 
 import pytest
-
 from helpers import REAL_SAMPLE, build, fetch, loaded_rows, write_config
 
 pytestmark = pytest.mark.skipif(not REAL_SAMPLE.is_dir(), reason="the real sample is not beside the repo")

@@ -24,12 +24,12 @@ from helpers import write_config
 from redshift_gate import check
 
 import sql_queries as sql
+from sparkify import aws, rules, staging
 from sparkify.config import load_config
 from sparkify.engines.duckdb import DuckDBEngine
 from sparkify.engines.postgres import PostgresEngine
 from sparkify.engines.redshift import RedshiftEngine, copy_statement
 from sparkify.errors import ConfigError, InputError, WarehouseError
-from sparkify import aws, rules, staging
 from sparkify.incremental import Batch, SourceFile
 from sparkify.staging import StagingResult
 

@@ -119,6 +119,7 @@ def _as_copy_stages(record: dict, columns: tuple[str, ...], keys: tuple[str, ...
 @pytest.mark.parametrize("blanks_as_null", [True, False], ids=["blanks-staged-as-null", "blanks-staged-as-blanks"])
 def test_rules_after_copy_give_the_same_verdicts(warehouse, blanks_as_null):
     from helpers import run
+
     import create_tables
 
     assert run(create_tables, "--config", warehouse, "--yes", "-q") == 0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from helpers import build, event, fetch, play, song, table
 
 import sql_queries as sql
-from helpers import build, event, fetch, play, song, table
-from sparkify import incremental, inputs as inputs_, staging, transforms
+from sparkify import incremental, staging, transforms
+from sparkify import inputs as inputs_
 from sparkify.config import load_config
 from sparkify.engines import connect
 from sparkify.errors import WarehouseError
@@ -135,8 +136,8 @@ def test_one_row_per_artist_chosen_deterministically(inputs, warehouse):
 
 
 def test_time_keeps_milliseconds_iso_week_and_sunday_zero(inputs, warehouse):
-    sunday = int(dt.datetime(2018, 11, 4, 23, 59, 59, 123000, tzinfo=dt.timezone.utc).timestamp() * 1000)
-    new_year = int(dt.datetime(2018, 12, 31, 8, 0, 0, tzinfo=dt.timezone.utc).timestamp() * 1000)
+    sunday = int(dt.datetime(2018, 11, 4, 23, 59, 59, 123000, tzinfo=dt.UTC).timestamp() * 1000)
+    new_year = int(dt.datetime(2018, 12, 31, 8, 0, 0, tzinfo=dt.UTC).timestamp() * 1000)
     inputs.events([play("S", "A", 1.0, ts=sunday), play("S", "A", 1.0, ts=new_year), play("S", "A", 1.0, ts=sunday)])
     inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
     assert build(warehouse) == 0

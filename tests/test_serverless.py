@@ -8,14 +8,14 @@ request against the service model. IAM, EC2 and S3 run on moto as elsewhere.
 
 from __future__ import annotations
 
-import clean_redshift
 import pytest
-import setup_cluster
 from aws_helpers import GROUP, IDENTIFIER, REGION, ROLE, ROLE_ARN, answer, invoke, write_cfg
 from botocore.stub import ANY
 
-from sparkify.provision import waiting as cluster_module
+import clean_redshift
+import setup_cluster
 from sparkify.config import PASSWORD_ENV_VAR, read_file
+from sparkify.provision import waiting as cluster_module
 
 NAMESPACE = f"{IDENTIFIER}-ns"
 WORKGROUP = IDENTIFIER

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 
-import pytest
-import setup_cluster
 import aws_helpers
+import pytest
 from aws_helpers import (
     BUCKET,
     GROUP,
@@ -32,10 +30,10 @@ from moto.redshift.exceptions import RedshiftClientError
 from moto.redshift.models import Cluster as MotoCluster
 from moto.redshift.models import RedshiftBackend
 
+import setup_cluster
+from sparkify.config import PASSWORD_ENV_VAR, SAMPLE_DIR, read_file
 from sparkify.provision import iam, settings
 from sparkify.provision.files import ENV_HEADER
-from sparkify.config import PASSWORD_ENV_VAR, PROJECT_DIR, SAMPLE_DIR, read_file
-
 
 
 def setup(capsys, config, *args):

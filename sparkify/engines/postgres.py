@@ -16,10 +16,10 @@ import psycopg2
 
 import sql_queries as sql
 from sparkify.config import Config, Connection
-from sparkify.secret_files import PASSWORD_ENV_VAR
 from sparkify.engines.base import Engine, wait_for
 from sparkify.engines.duckdb import DuckDBEngine, duckdb_error
 from sparkify.errors import ConfigError, WarehouseError, first_line
+from sparkify.secret_files import PASSWORD_ENV_VAR
 
 CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "sparkify-etl"

@@ -374,7 +374,10 @@ class RedshiftEngine(PostgresEngine):
         """
         inputs = self.config.inputs
         common = dict(iam_role=self.config.iam_role_arn, region=inputs.region, max_errors=max_errors, manifest=True)
-        formats = {"staging_events": (inputs.log_jsonpath, sql.STAGING_EVENTS_COLUMNS), "staging_songs": ("auto ignorecase", None)}
+        formats = {
+            "staging_events": (inputs.log_jsonpath, sql.STAGING_EVENTS_COLUMNS),
+            "staging_songs": ("auto ignorecase", None),
+        }
         statements = []
         for source, table in schema.STAGING_INPUTS.items():
             files = batch.files.get(source, [])

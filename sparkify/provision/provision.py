@@ -6,8 +6,9 @@ CLUSTER_TYPE = serverless, namespace -> wait -> workgroup -> wait instead of
 the cluster, and HOST/WORKGROUP/ARN. The inventory
 looks at each in that order and plans only the differences, so a second run
 plans nothing. With [DWH] CONNECTION = data-api the warehouse is created
-without a public address and the security group without any inbound rule. Whatever fails, the one-line error lists what exists at that
-moment, and the steps done before it are printed.
+without a public address and the security group without any inbound rule.
+Whatever fails, the one-line error lists what exists at that moment, and the
+steps done before it are printed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from sparkify.aws.faults import NO_CREDENTIALS, AwsError
 from sparkify.config import ConfigReader, check_jsonpaths_outside_data, logs_in_with_iam, read_file
 from sparkify.errors import ConfigError
 from sparkify.provision import bucket as buckets
-from sparkify.provision import files, iam as roles, network, settings
+from sparkify.provision import files, network, settings
+from sparkify.provision import iam as roles
 from sparkify.provision.plan import Already, Ledger, Plan, confirm_or_decline
 from sparkify.provision.settings import Names, S3Location
 from sparkify.provision.waiting import DEFAULT_WAIT_MINUTES

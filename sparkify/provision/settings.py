@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sparkify.aws.s3 import split_s3_uri
 from sparkify.config import DEFAULTS, ConfigReader, find_config
-from sparkify.secret_files import PASSWORD_ENV_VAR
 from sparkify.errors import ConfigError
+from sparkify.secret_files import PASSWORD_ENV_VAR
 
 # The node types a new cluster can have: RA3 only. DC2 (and the older DS2, DC1) can no longer be created;
 # AWS points to RA3 or Redshift Serverless instead ("Amazon Redshift provisioned clusters", node types:

@@ -22,7 +22,8 @@ from sparkify.aws.faults import NO_CREDENTIALS
 from sparkify.config import ConfigReader, read_file
 from sparkify.errors import ConfigError, SparkifyError
 from sparkify.provision import bucket as buckets
-from sparkify.provision import iam as roles, network, settings
+from sparkify.provision import iam as roles
+from sparkify.provision import network, settings
 from sparkify.provision.plan import Already, Ledger, Plan, confirm_or_decline
 from sparkify.provision.settings import Names
 from sparkify.provision.waiting import DEFAULT_WAIT_MINUTES

@@ -9,6 +9,10 @@ from bisect import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # simulate.py imports this module: the name is for annotations only
+    from sparkify.sample_data.simulate import User
 
 SESSION_MEAN = 20  # mean planned events per session
 SESSION_MAX = 120  # planned events per session at most
