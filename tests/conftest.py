@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import PG_PASSWORD, PG_USER, Inputs, free_port, new_database, pg_bindir, write_config
+from helpers import PG_PASSWORD, PG_USER, Inputs, free_port, new_database, pg_bindir, play, song, write_config
 from redshift_double import Warehouses
 
 pytest_plugins = ["aws_helpers"]
@@ -123,3 +123,16 @@ def new_warehouse(request, engine_name, monkeypatch):
         return write_config(folder / "dwh.cfg", sections)
 
     return make
+
+
+@pytest.fixture
+def one_play_on_postgres(inputs, tmp_path, pg_database, monkeypatch) -> Path:
+    """A config for a PostgreSQL warehouse reading one play of one song (not yet built)."""
+    inputs.events([play("S", "A", 1.0)])
+    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
+    monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+    return write_config(tmp_path / "dwh.cfg", {
+        "DWH": {"ENGINE": "postgres"},
+        "CLUSTER": pg_database,
+        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
+    })

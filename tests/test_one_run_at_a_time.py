@@ -67,16 +67,9 @@ def _hold_postgres_lock(pg_database):
 
 
 @pytest.mark.parametrize("script, args", [(etl, []), (create_tables, ["--yes"])], ids=["etl", "create_tables"])
-def test_a_run_that_cannot_get_the_warehouse_stops_in_one_line(script, args, inputs, tmp_path, pg_database,
-                                                               monkeypatch, capsys, short_wait):
-    inputs.events([play("S", "A", 1.0)])
-    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
-    config = write_config(tmp_path / "dwh.cfg", {
-        "DWH": {"ENGINE": "postgres"},
-        "CLUSTER": pg_database,
-        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
-    })
-    monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+def test_a_run_that_cannot_get_the_warehouse_stops_in_one_line(script, args, one_play_on_postgres, pg_database,
+                                                               capsys, short_wait):
+    config = one_play_on_postgres
     assert build(config) == 0
     before = fetch(config, "SELECT * FROM songplays")
     capsys.readouterr()
@@ -142,18 +135,10 @@ def test_redshift_writers_lock_only_the_run_lock_table():
     assert statements == ["BEGIN", "LOCK sparkify_run_lock", "DELETE FROM load_errors", "COMMIT"]
 
 
-def test_create_tables_during_a_first_load_on_postgres_asks_and_drops_nothing(inputs, tmp_path, pg_database,
-                                                                           monkeypatch, capsys):
+def test_create_tables_during_a_first_load_on_postgres_asks_and_drops_nothing(one_play_on_postgres, pg_database):
     """The load holds the run lock while its tables still look empty; create_tables.py, started then,
     looks only once it holds the lock itself: it sees the load's rows, asks, and without an answer drops nothing."""
-    inputs.events([play("S", "A", 1.0)])
-    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
-    config = write_config(tmp_path / "dwh.cfg", {
-        "DWH": {"ENGINE": "postgres"},
-        "CLUSTER": pg_database,
-        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
-    })
-    monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+    config = one_play_on_postgres
     assert run(create_tables, "--config", config, "--yes", "-q") == 0
     holder = _hold_postgres_lock(pg_database)  # a first load, not yet committed: every table empty
     asking = _script("create_tables.py", config)  # no terminal: nothing to answer

@@ -83,14 +83,18 @@ def test_a_first_load_with_rejects_gives_what_duckdb_gives(warehouses, tmp_path)
     assert sum(s.startswith("COPY staging_") for s in statements) == 2
 
 
-def test_daily_runs_in_any_order_give_one_duckdb_load(warehouses, source, tmp_path, capsys):  # noqa: F811
+CONNECTIONS = pytest.mark.parametrize("via_api", [False, True], ids=["direct", "data-api"])
+
+
+@CONNECTIONS
+def test_daily_runs_in_any_order_give_one_duckdb_load(warehouses, source, tmp_path, capsys, via_api):  # noqa: F811
     root, groups = source
     duck = warehouses.duckdb("full", root)
     assert build(duck) == 0
     want = star(duck)
     for order, batches in orders(groups).items():
         name = order.replace(" ", "-")
-        config = warehouses.redshift(name)
+        config = warehouses.redshift(name, via_api=via_api)
         assert run(create_tables, "--config", config, "--yes", "-q") == 0
         for number, batch in enumerate(batches, 1):
             warehouses.upload(name, root, batch)
@@ -99,11 +103,13 @@ def test_daily_runs_in_any_order_give_one_duckdb_load(warehouses, source, tmp_pa
         assert differences(star(config), want) == [], f"{order}: not what one DuckDB load gives"
 
 
-def test_nothing_new_full_refresh_refused_and_failed_runs_keep_the_duckdb_schema(warehouses, tmp_path, capsys, monkeypatch):
+@CONNECTIONS
+def test_nothing_new_full_refresh_refused_and_failed_runs_keep_the_duckdb_schema(warehouses, tmp_path, capsys, monkeypatch,
+                                                                                  via_api):
     root = tmp_path / "input"
     first_day(root)
     warehouses.upload("runs", root)
-    redshift, duck = warehouses.redshift("runs"), warehouses.duckdb("runs-duck", root)
+    redshift, duck = warehouses.redshift("runs", via_api=via_api), warehouses.duckdb("runs-duck", root)
     for config in (duck, redshift):
         assert build(config, "--max-errors", "6") == 0
     before = star(redshift)

@@ -115,18 +115,10 @@ def test_python_running_out_of_memory_is_one_line_and_changes_nothing(inputs, tm
     assert _star(config) == before
 
 
-def test_a_full_tmpdir_on_postgres_names_the_fix(inputs, tmp_path, pg_database, monkeypatch, capsys):
+def test_a_full_tmpdir_on_postgres_names_the_fix(one_play_on_postgres, tmp_path, monkeypatch, capsys):
     import duckdb
-    from helpers import PG_PASSWORD
 
-    inputs.events([play("S", "A", 1.0)])
-    inputs.songs([song("SO1", "S", "AR1", "A", 1.0)])
-    config = write_config(tmp_path / "dwh.cfg", {
-        "DWH": {"ENGINE": "postgres"},
-        "CLUSTER": pg_database,
-        "S3": {"LOG_DATA": "input/log_data", "SONG_DATA": "input/song_data"},
-    })
-    monkeypatch.setenv("DWH_DB_PASSWORD", PG_PASSWORD)
+    config = one_play_on_postgres
     assert run(create_tables, "--config", config, "--yes", "-q") == 0
     capsys.readouterr()
 
